@@ -1,3 +1,113 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: util, being written */
-typedef int zvm_placeholder_util;
+/*
+ * Internal helpers: cleanup functions, EINTR-safe I/O, whole-file reads.
+ */
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void zvm__freep(void *p)
+{
+    free(*(void **)p);
+}
+
+void zvm__closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+
+int zvm_open_retry(const char *path, int flags, mode_t mode)
+{
+    int fd;
+    do
+        fd = open(path, flags, mode);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+int zvm_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int zvm_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    cleanup_close int fd = zvm_open_retry(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+        return -EFBIG;
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+    cleanup_free char *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+    size_t used = 0;
+    for (;;) {
+        if (used + 1 >= cap) {
+            if (cap > max + 1)
+                return -EFBIG;
+            size_t ncap = cap * 2;
+            char *nb = realloc(buf, ncap);
+            if (!nb)
+                return -ENOMEM;
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + used, cap - used - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        used += (size_t)r;
+        if (used > max)
+            return -EFBIG;
+    }
+    buf[used] = '\0';
+    if (len)
+        *len = used;
+    *out = steal_pointer(&buf);
+    return 0;
+}
+
+int zvm_write_file(const char *path, const char *text)
+{
+    cleanup_close int fd = zvm_open_retry(path, O_WRONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    return zvm_write_all(fd, text, strlen(text));
+}
+
+uint64_t zvm_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

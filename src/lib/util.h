@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal helpers shared by libzvm, the engines and the tools: ownership
+ * attributes for locals, EINTR-safe I/O, whole-file reads.  Not part of the
+ * public API (include/zvm).
+ */
+#ifndef ZVM_LIB_UTIL_H
+#define ZVM_LIB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+/* Owned locals: released when they leave scope. */
+void zvm__freep(void *p);
+void zvm__closep(int *fd);
+#define cleanup_free __attribute__((cleanup(zvm__freep)))
+#define cleanup_close __attribute__((cleanup(zvm__closep)))
+
+/* Hand an owned value on: returns it and clears the variable. */
+static inline void *zvm__steal_pointer(void *pp)
+{
+    void **p = (void **)pp;
+    void *v = *p;
+    *p = NULL;
+    return v;
+}
+#define steal_pointer(pp) zvm__steal_pointer(pp)
+
+static inline int zvm__steal_fd(int *fd)
+{
+    int v = *fd;
+    *fd = -1;
+    return v;
+}
+#define steal_fd(fdp) zvm__steal_fd(fdp)
+
+/* open(2) retrying EINTR; always pass O_CLOEXEC in flags. */
+int zvm_open_retry(const char *path, int flags, mode_t mode);
+
+/* Write all of buf, retrying EINTR and short writes; 0 or -errno. */
+int zvm_write_all(int fd, const void *buf, size_t n);
+
+/* Read a whole file of at most max bytes into a malloc'd, NUL-terminated
+ * buffer.  Returns 0, or -errno (-EFBIG when larger than max). */
+int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Write a whole string to a path (e.g. /proc/PID/uid_map); 0 or -errno. */
+int zvm_write_file(const char *path, const char *text);
+
+/* Monotonic time in nanoseconds. */
+uint64_t zvm_now_ns(void);
+
+#endif
