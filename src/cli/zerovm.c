@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `zerovm [options] MANIFEST`: run one program under one manifest and print
+ * the report.  Thin: the work is libzvm's (session, channels, report) and
+ * the engines'.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "zvm/report.h"
+#include "zvm/session.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: zerovm [options] MANIFEST\n"
+          "\n"
+          "Run the program of MANIFEST in a sandbox and print the report.\n"
+          "\n"
+          "options:\n"
+          "  -e, --engine=NAME    engine to use (native); default: by the program's format\n"
+          "  -r, --report=FORMAT  report format: text (six lines, default) or json\n"
+          "  -q, --quiet          no error messages on stderr (the report still says why)\n"
+          "  -h, --help           show this help\n"
+          "  -V, --version        show the version\n"
+          "\n"
+          "exit status: 0 the program ran to its end (its own code is in the report),\n"
+          "1 it was stopped (timeout, memory, signal), 2 bad manifest, 3 program not\n"
+          "found or refused, 4 sandbox error.\n",
+          out);
+}
+
+static int print_report(const zvm_report_t *r, bool json)
+{
+    char *text = json ? zvm_report_format_json(r) : zvm_report_format_text(r);
+    if (!text) {
+        fputs("zerovm: out of memory\n", stderr);
+        return 4;
+    }
+    fflush(stdout);
+    fputs(text, stdout);
+    if (json)
+        fputc('\n', stdout);
+    fflush(stdout);
+    free(text);
+    return zvm_report_exit_status(r);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"engine", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *engine_name = NULL;
+    bool json = false, quiet = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "+e:r:qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            engine_name = optarg;
+            break;
+        case 'r':
+            if (strcmp(optarg, "json") == 0)
+                json = true;
+            else if (strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "zerovm: unknown report format '%s' (text or json)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            puts("zerovm " ZVM_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    /* A reader of an output pipe that goes away must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    zvm_session_t s;
+    zvm_report_t r;
+    zvm_error_t err = {0};
+    const zvm_engine_t *engine = NULL;
+    zvm_report_init(&r);
+
+    if (zvm_session_load(&s, argv[optind], &r, &err) < 0)
+        goto done;
+    engine = engine_name ? zvm_engine_find(engine_name) : zvm_engine_for_program(s.manifest.program);
+    if (!engine) {
+        if (engine_name)
+            zvm_error_set(&err, EINVAL, "unknown engine '%s'", engine_name);
+        else
+            zvm_error_set(&err, ENOEXEC, "program '%s' is in no format an engine runs",
+                          s.manifest.program);
+        r.validator = engine_name ? 0 : 1;
+        zvm_report_set_exit(&r, engine_name ? ZVM_EXIT_BAD_MANIFEST : ZVM_EXIT_BAD_PROGRAM, "%s",
+                            err.msg);
+        goto done;
+    }
+    if (engine->validate(&s, &r) < 0) {
+        snprintf(err.msg, sizeof err.msg, "%s", r.detail);
+        goto done;
+    }
+    if (zvm_session_open(&s, &r, &err) < 0)
+        goto done;
+    if (engine->run(&s, &r) < 0)
+        snprintf(err.msg, sizeof err.msg, "%s", r.detail);
+    zvm_session_account(&s, &r);
+done:
+    if (err.msg[0] && !quiet)
+        fprintf(stderr, "zerovm: %s\n", err.msg);
+    int status = print_report(&r, json);
+    zvm_session_release(&s);
+    zvm_report_release(&r);
+    return status;
+}

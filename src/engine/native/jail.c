@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The child's side of the native engine: from clone() to execve(), a
+ * straight list of steps, each of which either succeeds or reports why on
+ * the sync socket and exits.  The child starts in new user, mount, pid,
+ * network, ipc, uts and cgroup namespaces with every capability in them and
+ * none outside.
+ */
+#include "engine/native/native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+/* Send one message (type byte + text, optionally an fd) to the parent. */
+static void sync_send(int sock, char type, const char *text, int fd)
+{
+    char buf[ZVM_ERROR_MSG_MAX + 1];
+    size_t len = strnlen(text, ZVM_ERROR_MSG_MAX - 1);
+    buf[0] = type;
+    memcpy(buf + 1, text, len);
+    struct iovec iov = {.iov_base = buf, .iov_len = len + 1};
+    union {
+        char raw[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = ctl.raw;
+        msg.msg_controllen = sizeof ctl.raw;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+}
+
+_Noreturn static void fail(const zvm_jail_t *j, const zvm_error_t *err)
+{
+    sync_send(j->sync_fd, ZVM_SYNC_ERROR, err->msg, -1);
+    _exit(127);
+}
+
+static int wait_for_parent(const zvm_jail_t *j, zvm_error_t *err)
+{
+    char go;
+    ssize_t n;
+    do
+        n = read(j->sync_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        return zvm_error_set(err, EPIPE, "the supervisor went away before the jail was set up");
+    return 0;
+}
+
+static int become_inside_user(zvm_error_t *err)
+{
+    if (setgroups(0, NULL) < 0 && errno != EPERM)
+        return zvm_error_errno(err, errno, "setgroups");
+    if (setresgid(ZVM_INSIDE_ID, ZVM_INSIDE_ID, ZVM_INSIDE_ID) < 0)
+        return zvm_error_errno(err, errno, "setresgid");
+    /* Keep the namespace's capabilities until they are dropped explicitly. */
+    if (prctl(PR_SET_KEEPCAPS, 1) < 0)
+        return zvm_error_errno(err, errno, "PR_SET_KEEPCAPS");
+    if (setresuid(ZVM_INSIDE_ID, ZVM_INSIDE_ID, ZVM_INSIDE_ID) < 0)
+        return zvm_error_errno(err, errno, "setresuid");
+    return 0;
+}
+
+static int isolate_identity(zvm_error_t *err)
+{
+    if (sethostname("zerovm", 6) < 0 || setdomainname("zerovm", 6) < 0)
+        return zvm_error_errno(err, errno, "cannot set the host name");
+    if (setsid() < 0)
+        return zvm_error_errno(err, errno, "setsid");
+    return 0;
+}
+
+/* Standard descriptors are virtual (the filter sends them to the
+ * supervisor); underneath they are /dev/null, so no real descriptor
+ * 0-2 leads anywhere and open() never returns them. */
+static int null_std_fds(zvm_error_t *err)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return zvm_error_errno(err, errno, "cannot open /dev/null");
+    for (int i = 0; i < 3; i++)
+        if (dup2(fd, i) < 0)
+            return zvm_error_errno(err, errno, "dup2");
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+static int drop_capabilities(zvm_error_t *err)
+{
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return zvm_error_errno(err, errno, "cannot drop capability %d", cap);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return zvm_error_errno(err, errno, "cannot clear ambient capabilities");
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0)
+        return zvm_error_errno(err, errno, "cannot lock securebits");
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2] = {{0}};
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return zvm_error_errno(err, errno, "capset");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return zvm_error_errno(err, errno, "PR_SET_NO_NEW_PRIVS");
+    return 0;
+}
+
+_Noreturn void zvm__jail_child(const zvm_jail_t *j)
+{
+    zvm_error_t err = {0};
+    int listener = -1;
+    zvm_rootfs_sources_t sources;
+
+    /* Die with the supervisor. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(127);
+    if (wait_for_parent(j, &err) < 0)                      /* uid/gid maps are written */
+        fail(j, &err);
+    if (zvm__rootfs_capture(j, &sources, &err) < 0 ||      /* host trees, as the caller */
+        become_inside_user(&err) < 0 ||                    /* uid/gid 1000 inside */
+        zvm__rootfs_build(j, &sources, &err) < 0 ||        /* new root, pivoted */
+        isolate_identity(&err) < 0 ||                      /* host name, session */
+        null_std_fds(&err) < 0 ||
+        zvm__limits_apply(j->session, &err) < 0 ||         /* rlimits */
+        drop_capabilities(&err) < 0)                       /* no caps, no_new_privs */
+        fail(j, &err);
+    /* Nothing of the supervisor's may survive exec; the sync socket and the
+     * program fd are close-on-exec already. */
+    if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+        zvm_error_errno(&err, errno, "close_range");
+        fail(j, &err);
+    }
+    if (zvm__seccomp_load(&listener, &err) < 0)            /* the filter: last step */
+        fail(j, &err);
+    sync_send(j->sync_fd, ZVM_SYNC_LISTENER, "", listener);
+    close(listener);
+
+    syscall(SYS_execveat, j->program_fd, "", j->session->argv, j->session->envp, AT_EMPTY_PATH);
+    zvm_error_errno(&err, errno, "cannot execute '%s'", j->session->manifest.program);
+    fail(j, &err);
+}

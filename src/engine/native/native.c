@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native engine: runs an ordinary Linux ELF program (static or dynamic,
+ * python3 included) in fresh namespaces under a default-deny seccomp
+ * filter, with every channel served by the supervisor.
+ *
+ *   validate   the program is an ELF executable for this machine
+ *   run        clone3() the child into new namespaces (jail.c), write its
+ *              uid/gid maps, let it build its root and exec, then supervise
+ *              (supervisor.c) and turn the outcome into the report
+ */
+#include "engine/native/native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "lib/util.h"
+
+static int native_probe(const unsigned char *head, size_t n)
+{
+    return n >= 4 && memcmp(head, "\177ELF", 4) == 0;
+}
+
+static int native_validate(zvm_session_t *s, zvm_report_t *r)
+{
+    zvm_error_t err = {0};
+    zvm_elf_info_t info;
+    cleanup_close int fd = zvm_open_retry(s->manifest.program, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_NOT_FOUND, "%s", s->manifest.program);
+        return -1;
+    }
+    if (zvm__elf_inspect(fd, &info, &err) < 0) {
+        r->validator = 1;
+        zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s: %s", s->manifest.program, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Does some image provide `path` (e.g. the ELF interpreter)? */
+static bool images_provide(const zvm_session_t *s, const char *path)
+{
+    for (size_t i = 0; i < s->nmounts; i++) {
+        const char *t = s->mounts[i].target;
+        size_t tl = strcmp(t, "/") == 0 ? 0 : strlen(t);
+        if (strncmp(path, t, tl) != 0 || (path[tl] != '/' && path[tl] != '\0'))
+            continue;
+        char host[4096];
+        snprintf(host, sizeof host, "%s%s", s->mounts[i].source, path + tl);
+        if (access(host, F_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
+{
+    zvm_elf_info_t info;
+    memset(j, 0, sizeof *j);
+    j->session = s;
+    j->program_fd = zvm_open_retry(s->manifest.program, O_PATH | O_CLOEXEC, 0);
+    if (j->program_fd < 0)
+        return zvm_error_errno(err, errno, "program '%s'", s->manifest.program);
+    cleanup_close int rfd = zvm_open_retry(s->manifest.program, O_RDONLY | O_CLOEXEC, 0);
+    if (rfd < 0 || zvm__elf_inspect(rfd, &info, err) < 0)
+        return -1;
+    j->root_readonly = true;
+    for (size_t i = 0; i < s->nmounts; i++) {
+        if (strcmp(s->mounts[i].target, "/") == 0) {
+            j->root_image = true;
+            if (s->mounts[i].rw)
+                j->root_readonly = false;
+        }
+    }
+    if (!j->root_image)
+        j->root_readonly = false;
+    /* A dynamic program needs its interpreter and libraries: unless an image
+     * brings them, show the host's /usr (read-only). */
+    j->host_runtime = info.dynamic && !images_provide(s, info.interp);
+    if (getuid() == 0) {
+        j->outside_uid = ZVM_NOBODY_ID;
+        j->outside_gid = ZVM_NOBODY_ID;
+    } else {
+        j->outside_uid = getuid();
+        j->outside_gid = getgid();
+    }
+    return 0;
+}
+
+static int write_id_maps(pid_t pid, const zvm_jail_t *j, zvm_error_t *err)
+{
+    char path[64], map[64];
+    snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+    int rc = zvm_write_file(path, "deny");
+    if (rc < 0 && rc != -ENOENT)
+        return zvm_error_errno(err, -rc, "cannot write '%s'", path);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    snprintf(map, sizeof map, "%u %u 1\n", ZVM_INSIDE_ID, j->outside_uid);
+    if ((rc = zvm_write_file(path, map)) < 0)
+        return zvm_error_errno(err, -rc, "cannot write the uid map");
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    snprintf(map, sizeof map, "%u %u 1\n", ZVM_INSIDE_ID, j->outside_gid);
+    if ((rc = zvm_write_file(path, map)) < 0)
+        return zvm_error_errno(err, -rc, "cannot write the gid map");
+    return 0;
+}
+
+static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, zvm_report_t *r)
+{
+    int st = res->wait_status;
+    r->user_time = (double)res->utime.tv_sec + (double)res->utime.tv_usec / 1e6;
+    r->sys_time = (double)res->stime.tv_sec + (double)res->stime.tv_usec / 1e6;
+    r->peak_memory = (uint64_t)res->maxrss_kb * 1024u;
+    if (res->timed_out) {
+        zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
+    } else if (res->error[0]) {
+        zvm_report_set_exit(r, res->exec_failed ? ZVM_EXIT_BAD_PROGRAM : ZVM_EXIT_SANDBOX_ERROR,
+                            "%s", res->error);
+        r->user_rc = 0;
+    } else if (WIFEXITED(st)) {
+        r->user_rc = WEXITSTATUS(st);
+        /* rlimits cannot report themselves: an abnormal end with the
+         * resident set at the limit is counted as the memory limit. */
+        if (r->user_rc != 0 && r->peak_memory >= s->manifest.memory / 10 * 9)
+            zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
+    } else if (WIFSIGNALED(st)) {
+        int sig = WTERMSIG(st);
+        if (r->peak_memory >= s->manifest.memory / 10 * 9) {
+            zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
+        } else if (sig == SIGXCPU) {
+            zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
+        } else {
+            zvm_report_set_exit(r, ZVM_EXIT_SIGNAL, NULL);
+            r->signal = sig;
+        }
+    }
+}
+
+static int native_run(zvm_session_t *s, zvm_report_t *r)
+{
+    zvm_error_t err = {0};
+    zvm_jail_t j;
+    int sv[2] = {-1, -1};
+    int pidfd = -1;
+    pid_t pid = -1;
+    int rc = -1;
+
+    r->engine = "native";
+    if (prepare_jail(s, &j, &err) < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s", err.msg);
+        goto out;
+    }
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "socketpair: %s", strerror(errno));
+        goto out;
+    }
+    j.sync_fd = sv[1];
+    fflush(NULL);
+
+    struct clone_args ca = {
+        .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+        .pidfd = (uint64_t)(uintptr_t)&pidfd,
+        .exit_signal = SIGCHLD,
+    };
+    pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR,
+                            "cannot create namespaces: %s (are unprivileged user namespaces enabled?)",
+                            strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        zvm__jail_child(&j);
+    }
+    close(sv[1]);
+    sv[1] = -1;
+
+    if (write_id_maps(pid, &j, &err) < 0 || zvm_write_all(sv[0], "G", 1) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg[0] ? err.msg : "cannot start the jail");
+        goto out;
+    }
+
+    zvm_supervisor_result_t res;
+    memset(&res, 0, sizeof res);
+    uint64_t t0 = zvm_now_ns();
+    if (zvm__supervise(s, pid, pidfd, -1, sv[0], &res, &err) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg);
+        goto out;
+    }
+    r->wall_time = (double)(zvm_now_ns() - t0) / 1e9;
+    fill_report(s, &res, r);
+    rc = r->exit_state == ZVM_EXIT_SANDBOX_ERROR || r->exit_state == ZVM_EXIT_BAD_PROGRAM ? -1 : 0;
+out:
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (j.program_fd > 0)
+        close(j.program_fd);
+    return rc;
+}
+
+const zvm_engine_t zvm_engine_native = {
+    .name = "native",
+    .probe = native_probe,
+    .validate = native_validate,
+    .run = native_run,
+};

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the native engine, shared by its files:
+ *
+ *   native.c      the engine entry points: validate, then run = clone the
+ *                 jailed child, hand it its uid map, supervise it, report
+ *   elf.c         what the program is (ELF class/machine, interpreter)
+ *   jail.c        the child's side, a straight list of steps ending in exec
+ *   rootfs.c      the child's new root file system
+ *   seccomp.c     the system call filter
+ *   limits.c      rlimits (and a delegated cgroup v2 where there is one)
+ *   supervisor.c  the parent's loop: answers the program's channel system
+ *                 calls (seccomp user notifications) and enforces Timeout
+ *
+ * Channels never enter the jail as file descriptors.  The program sees
+ * "virtual" descriptors: 0, 1, 2 and numbers from ZVM_VFD_BASE up, which the
+ * filter routes to the supervisor; RLIMIT_NOFILE keeps every real descriptor
+ * below ZVM_VFD_BASE.  Whatever the program tries (dup, mmap, splice,
+ * /proc/self/fd, reopening the alias), there is no kernel object it could
+ * reach the host file through: only the supervisor holds it.
+ */
+#ifndef ZVM_ENGINE_NATIVE_H
+#define ZVM_ENGINE_NATIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zvm/error.h"
+#include "zvm/report.h"
+#include "zvm/session.h"
+
+/* Virtual descriptors are one aligned block, so that a single masked
+ * comparison in the filter recognises them; real ones stay below
+ * ZVM_NOFILE_LIMIT (RLIMIT_NOFILE), far under the block. */
+#define ZVM_VFD_BASE 16384u                /* first virtual descriptor */
+#define ZVM_VFD_COUNT 16384u               /* size of the block (a power of two) */
+#define ZVM_VFD_END (ZVM_VFD_BASE + ZVM_VFD_COUNT)
+#define ZVM_NOFILE_LIMIT 4096u
+#define ZVM_INSIDE_ID 1000u                /* uid and gid of the program inside */
+#define ZVM_NOBODY_ID 65534u               /* outside id used when started as root */
+#define ZVM_NPROC_LIMIT 64u                /* processes + threads inside */
+#define ZVM_ATTACH_DIR "/tmp"              /* where the new root is attached before pivot */
+
+typedef struct zvm_elf_info {
+    bool dynamic;                          /* has PT_INTERP */
+    char interp[256];                      /* its path */
+} zvm_elf_info_t;
+
+int zvm__elf_inspect(int fd, zvm_elf_info_t *info, zvm_error_t *err);
+
+/* Everything the child needs, prepared by the parent before clone. */
+typedef struct zvm_jail {
+    const zvm_session_t *session;
+    int program_fd;            /* O_PATH, close-on-exec */
+    int sync_fd;               /* child's end of the socketpair */
+    bool host_runtime;         /* also show the host's /usr (dynamic program) */
+    bool root_image;           /* some image is mounted at "/" */
+    bool root_readonly;        /* every image at "/" is ro */
+    uint32_t outside_uid, outside_gid;
+} zvm_jail_t;
+
+/* Child side (jail.c).  Never returns; reports a failure on sync_fd. */
+_Noreturn void zvm__jail_child(const zvm_jail_t *j);
+
+/* rootfs.c, in the child.  Capture the host trees first (still with the
+ * creator's file access), then build the new root and pivot into it (as the
+ * inside user, with capabilities in the new namespaces only). */
+#define ZVM_MAX_IMAGES 64
+#define ZVM_HOST_DEVICES 4
+typedef struct zvm_rootfs_sources {
+    int images[ZVM_MAX_IMAGES];      /* parallel to session->mounts */
+    int devices[ZVM_HOST_DEVICES];
+    int usr, ld_cache;               /* -1 when not used */
+} zvm_rootfs_sources_t;
+
+int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_error_t *err);
+int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_error_t *err);
+
+/* seccomp.c: load the filter; *listener receives the notification fd. */
+int zvm__seccomp_load(int *listener, zvm_error_t *err);
+
+/* limits.c: rlimits for the program (child, before dropping privileges). */
+int zvm__limits_apply(const zvm_session_t *s, zvm_error_t *err);
+
+/* supervisor.c */
+typedef struct zvm_supervisor_result {
+    int wait_status;
+    struct timeval utime, stime;
+    long maxrss_kb;
+    bool timed_out;
+    bool exec_failed;
+    char error[ZVM_ERROR_MSG_MAX];     /* child's setup failure, if any */
+} zvm_supervisor_result_t;
+
+int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int sync_fd,
+                   zvm_supervisor_result_t *res, zvm_error_t *err);
+
+/* Messages on the sync socket, child -> parent. */
+enum { ZVM_SYNC_LISTENER = 'L', ZVM_SYNC_ERROR = 'E' };
+
+#endif
