@@ -17,7 +17,10 @@
  * leaves the tree (absolute, or climbing above the root), device nodes and
  * FIFOs, and archives whose expanded size (file bytes plus a per-entry
  * overhead of 512 bytes) passes `max_bytes`.  Setuid/setgid/sticky bits and
- * ownership are dropped: files become 0644 or 0755 (any x bit), dirs 0755.
+ * ownership are dropped: files become 0666 or 0777 (any x bit), dirs 0777,
+ * so that whatever uid the program has inside may write a writable image
+ * (through an overlay; the tree itself is never written).  The cache
+ * directory is kept 0700, so no one else on the host reaches the trees.
  */
 #ifndef ZVM_IMAGE_H
 #define ZVM_IMAGE_H
@@ -26,10 +29,14 @@
 
 #include "zvm/error.h"
 
+/* Owner of trees unpacked by root: nobody, the outside id of programs that a
+ * root-run zerovm starts. */
+#define ZVM_IMAGE_ROOT_OWNER 65534u
+
 /* The cache directory: $ZEROVM_CACHE_DIR, else $XDG_CACHE_HOME/zerovm, else
  * $HOME/.cache/zerovm, else /tmp/zerovm-<uid>.  It is created (mode 0700)
- * when missing, and refused when it is not a directory owned by the caller
- * or is writable by others.  Returns a malloc'd path or NULL. */
+ * when missing, refused when it is not a directory owned by the caller or
+ * is writable by others, and made 0700 when others may read it.  Returns a malloc'd path or NULL. */
 char *zvm_cache_dir(zvm_error_t *err);
 
 /* Unpack `tar_path` (host file) into `cache_dir`/images/<sha256>/ unless

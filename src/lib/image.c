@@ -268,17 +268,26 @@ static verdict_t symlink_check(const struct mpath *link, const char *target)
 
 /* ---- Writing below the tree's root fd ---------------------------------- */
 
-/* Open (when create, first make, 0755) the directory dir/name, refusing to
+/* Modes inside a cached tree.  Everyone may write: the tree is only ever
+ * shown read-only, or under an overlay whose writes go to a tmpfs, and the
+ * program's uid inside is not the tree's owner (nobody's, when zerovm runs
+ * as root), so without these bits a writable image could not be written.
+ * The host is protected by the cache directory itself, which is 0700. */
+#define TREE_DIR_MODE 0777
+#define TREE_FILE_MODE 0666
+#define TREE_EXEC_MODE 0777
+
+/* Open (when create, first make, TREE_DIR_MODE) the directory dir/name, refusing to
  * follow a symlink.  An fd, or -1 with errno. */
 static int open_dir_at(int dir, const char *name, bool create)
 {
     int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0 || errno != ENOENT || !create)
         return fd;
-    if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST)
+    if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
         return -1;
     fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fchmod(fd, 0755) < 0) {
+    if (fd >= 0 && fchmod(fd, TREE_DIR_MODE) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -445,7 +454,7 @@ static int copy_data(struct unpack *u, int fd, const char *name)
 
 static int set_meta(int fd, struct archive_entry *e)
 {
-    if (fchmod(fd, archive_entry_perm(e) & 0111 ? 0755 : 0644) < 0)
+    if (fchmod(fd, archive_entry_perm(e) & 0111 ? TREE_EXEC_MODE : TREE_FILE_MODE) < 0)
         return -1;
     if (!archive_entry_mtime_is_set(e))
         return 0;
@@ -489,7 +498,7 @@ static int put_dir(struct unpack *u, const char *name)
         unlinkat(dir, last, 0) < 0)
         return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
     cleanup_close int fd = open_dir_at(dir, last, true);
-    if (fd < 0 || fchmod(fd, 0755) < 0)
+    if (fd < 0 || fchmod(fd, TREE_DIR_MODE) < 0)
         return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
     return 0;
 }
@@ -598,8 +607,11 @@ static int put_entry(struct unpack *u, struct archive_entry *e)
     }
 }
 
-/* Every filter libarchive decodes in-process, and every format but mtree,
- * whose text entries name host files for the reader to open. */
+/* Every filter libarchive decodes in-process (no helper programs), and the
+ * formats of archive_read_support_format_all() but mtree: a text listing
+ * whose entries name host files, which also takes stray text for an archive.
+ * Kept in format_all()'s order: with iso9660 bidding before tar, libarchive
+ * 3.6 reports a tar cut inside a header as a clean end. */
 static void support_formats(struct archive *a)
 {
     archive_read_support_filter_bzip2(a);
@@ -610,17 +622,17 @@ static void support_formats(struct archive *a)
     archive_read_support_filter_lzma(a);
     archive_read_support_filter_xz(a);
     archive_read_support_filter_zstd(a);
-    archive_read_support_format_7zip(a);
     archive_read_support_format_ar(a);
-    archive_read_support_format_cab(a);
     archive_read_support_format_cpio(a);
-    archive_read_support_format_iso9660(a);
     archive_read_support_format_lha(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_xar(a);
+    archive_read_support_format_warc(a);
+    archive_read_support_format_7zip(a);
+    archive_read_support_format_cab(a);
     archive_read_support_format_rar(a);
     archive_read_support_format_rar5(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_warc(a);
-    archive_read_support_format_xar(a);
+    archive_read_support_format_iso9660(a);
     archive_read_support_format_zip(a);
 }
 
@@ -663,7 +675,7 @@ static int fill_tree(const char *tar, int fd, int images, const char *tmp, uint6
     *u = (struct unpack){.tar = tar, .max = max, .err = err, .src = {.fd = fd}};
     int r = -1;
     u->root = openat(images, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (u->root < 0 || fchmod(u->root, 0755) < 0)
+    if (u->root < 0 || fchmod(u->root, TREE_DIR_MODE) < 0)
         zvm_error_errno(err, errno, "image '%s': cannot open the temporary tree", tar);
     else if (md_start(&u->src.md) < 0)
         zvm_error_set(err, ENOMEM, "out of memory");
@@ -713,11 +725,42 @@ static int make_temp_dir(int images, char tmp[TMP_NAME_SIZE])
     return -1;
 }
 
+/* Give dir/name and everything below it to uid:gid, never following a
+ * symbolic link.  0, or -1 with errno. */
+static int chown_tree(int dir, const char *name, uid_t uid, gid_t gid, int depth)
+{
+    if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOTDIR || errno == ELOOP ? 0 : -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    int rc = depth > 512 ? (errno = ELOOP, -1) : 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc = chown_tree(dirfd(d), e->d_name, uid, gid, depth + 1);
+    closedir(d);
+    return rc;
+}
+
 /* Move a complete tree into place; a concurrent run that got there first
- * wins, and ours goes. */
+ * wins, and ours goes.  Unpacked by root, the tree is given to nobody, the
+ * id programs run as when zerovm runs as root (so a writable image can be
+ * copied up by the overlay); the 0700 cache keeps everyone else out. */
 static int publish(int images, const char *tmp, const char *hex, const char *tar,
                    zvm_error_t *err)
 {
+    if (geteuid() == 0 && chown_tree(images, tmp, ZVM_IMAGE_ROOT_OWNER, ZVM_IMAGE_ROOT_OWNER, 0) < 0) {
+        int saved = errno;
+        remove_tree(images, tmp);
+        return zvm_error_errno(err, saved, "image '%s': cannot give the tree to uid %u", tar,
+                               ZVM_IMAGE_ROOT_OWNER);
+    }
     if (renameat(images, tmp, images, hex) == 0)
         return 0;
     int saved = errno;
@@ -915,8 +958,13 @@ static int prepare_cache_dir(const char *path, bool shared, zvm_error_t *err)
     if (st.st_uid != geteuid())
         return zvm_error_set(err, EPERM, "cache dir '%s' is owned by uid %u, not by the caller",
                              path, (unsigned)st.st_uid);
+    /* Someone else may have planted trees in a writable one: refuse it. */
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         return zvm_error_set(err, EPERM, "cache dir '%s' is writable by group or others", path);
+    /* Trees inside are writable by all (see TREE_DIR_MODE): nobody else may
+     * even enter the cache. */
+    if ((st.st_mode & 0077) && chmod(path, 0700) < 0)
+        return zvm_error_errno(err, errno, "cache dir '%s': cannot make it private (0700)", path);
     return 0;
 }
 
