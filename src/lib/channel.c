@@ -247,6 +247,10 @@ static int at_end(zvm_channel_t *ch, int64_t at)
 ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset)
 {
     const uint64_t *lim = ch->spec->limits;
+    if (!ch->readable) {
+        ch->quota_hit = true;
+        return -EDQUOT;
+    }
     int rc = ensure_open(ch);
     if (rc < 0)
         return rc;
