@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "zvm/error.h"
+#include "zvm/image.h"
 #include "zvm/report.h"
 #include "zvm/session.h"
 
@@ -38,7 +39,7 @@
 #define ZVM_VFD_END (ZVM_VFD_BASE + ZVM_VFD_COUNT)
 #define ZVM_NOFILE_LIMIT 4096u
 #define ZVM_INSIDE_ID 1000u                /* uid and gid of the program inside */
-#define ZVM_NOBODY_ID 65534u               /* outside id used when started as root */
+#define ZVM_NOBODY_ID ZVM_IMAGE_ROOT_OWNER /* outside id used when started as root */
 #define ZVM_NPROC_LIMIT 64u                /* processes + threads inside */
 #define ZVM_ATTACH_DIR "/tmp"              /* where the new root is attached before pivot */
 

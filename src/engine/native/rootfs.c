@@ -206,9 +206,10 @@ static int setup_images(int rootfd, const zvm_session_t *s, const int *img_fds, 
             return -1;
         if (m->rw) {
             char lower[64];
-            cleanup_close int top = openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+            /* Look the path up again: `dir` is the directory under the mount. */
+            cleanup_close int top = walk_create(rootfd, m->target, NULL, err);
             if (top < 0)
-                return zvm_error_errno(err, errno, "cannot open '%s'", m->target);
+                return -1;
             /* The overlay's lower layer is the read-only bind just attached. */
             if (mount_overlay(top, fd_path(top, lower, sizeof lower), (int)i + 1, err) < 0)
                 return -1;
