@@ -1,0 +1,35 @@
+#!/bin/sh
+# README command 2: install what is needed, build twice (normal with
+# warnings as errors, and ASan+UBSan) and run every test in both builds.
+# Ends with one summary line "N passed, N failed".
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -eq 0 ]; then scripts/install-deps.sh; else sudo scripts/install-deps.sh; fi
+
+setup() { # dir, options...
+    dir=$1; shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@"
+    fi
+    ninja -C "$dir"
+}
+
+setup build -Dwerror=true
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+failed=0
+meson test -C build --print-errorlogs || failed=1
+meson test -C build-asan --print-errorlogs --suite unit --suite integration || failed=1
+
+# One line for CI: counts of test programs over both builds.
+count() { grep -c "\"result\": \"$2\"" "$1/meson-logs/testlog.json" 2>/dev/null || true; }
+pass=$(( $(count build OK) + $(count build-asan OK) ))
+fail=$(( $(count build FAIL) + $(count build-asan FAIL) + $(count build TIMEOUT) + $(count build-asan TIMEOUT) ))
+skip=$(( $(count build SKIP) + $(count build-asan SKIP) ))
+echo "$pass passed, $fail failed, $skip skipped"
+exit "$failed"
