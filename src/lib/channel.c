@@ -222,19 +222,21 @@ static ssize_t host_read(zvm_channel_t *ch, char *buf, size_t n, int64_t at)
     return r + (ssize_t)off;
 }
 
-/* Is there nothing more to read?  Reads one byte ahead on streams and keeps
- * it for the next read. */
+/* Is there nothing more to read?  A regular file compares its position
+ * with its size; a stream reads one byte ahead and keeps it for the next
+ * read (a file must not: its offset is shared with writes). */
 static int at_end(zvm_channel_t *ch, int64_t at)
 {
-    char c;
-    if (at >= 0) {
+    if (ch->kind == ZVM_CHANNEL_FILE) {
         struct stat st;
-        if (fstat(ch->fd, &st) < 0)
+        off_t pos = at >= 0 ? (off_t)at : lseek(ch->fd, 0, SEEK_CUR);
+        if (pos < 0 || fstat(ch->fd, &st) < 0)
             return -errno;
-        return (uint64_t)at >= (uint64_t)st.st_size;
+        return pos >= st.st_size;
     }
     if (ch->pushback >= 0)
         return 0;
+    char c;
     ssize_t r = host_read(ch, &c, 1, -1);
     if (r < 0)
         return (int)r;
@@ -258,12 +260,10 @@ ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset)
     int64_t at = rnd ? (offset >= 0 ? offset : (int64_t)ch->pos) : -1;
 
     uint64_t left = lim[ZVM_LIMIT_GET_SIZE] - ch->used[ZVM_LIMIT_GET_SIZE];
-    if (!ch->readable || ch->used[ZVM_LIMIT_GETS] >= lim[ZVM_LIMIT_GETS] || (left == 0 && n > 0)) {
+    if (n == 0)
+        return 0; /* passes nothing */
+    if (ch->used[ZVM_LIMIT_GETS] >= lim[ZVM_LIMIT_GETS] || left == 0) {
         /* Out of quota: only the end of the data may still be seen. */
-        if (!ch->readable || n == 0) {
-            ch->quota_hit = true;
-            return -EDQUOT;
-        }
         int end = at_end(ch, at);
         if (end < 0)
             return end;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -192,6 +193,25 @@ static void test_read_quota(void)
     tap_ok(a == 1 && b == 1 && c == 0 && !ch.quota_hit,
            "gets exhausted at EOF: read returns 0 (got %zd %zd %zd)", a, b, c);
     zvm_channel_close(&ch);
+
+    /* After close: -EBADF, not a quota error */
+    a = zvm_channel_read(&ch, buf, 1, -1);
+    tap_ok(a == -EBADF, "read after close: -EBADF (got %zd)", a);
+
+    /* A refused read leaves no trace on the host: on a regular file the
+     * end-of-data check must not consume a byte of the shared offset. */
+    path_of(p, sizeof p, "probe");
+    put_file(p, "abcdef");
+    s = spec_of(p, "/dev/probe", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 1, 100, 10, 100);
+    if (open_ok(&ch, &s) != 0)
+        return;
+    a = zvm_channel_read(&ch, buf, 1, -1);
+    b = zvm_channel_read(&ch, buf, 1, -1);
+    c = zvm_channel_write(&ch, "X", 1, -1);
+    zvm_channel_close(&ch);
+    tap_ok(a == 1 && b == -EDQUOT && c == 1 && strcmp(get_file(p), "aXcdef") == 0,
+           "a refused read does not move where a sequential write lands (file '%s')",
+           get_file(p));
 }
 
 static void test_write_quota(void)
@@ -347,7 +367,7 @@ static void test_fifo(void)
     waitpid(pid, &wst, 0);
     tap_ok(WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
            "read on a write-only FIFO with no peer returns -EDQUOT at once (%s %d) "
-           "[BUG, see /tmp/channel-bugs.txt]",
+           "[bug 1 of /tmp/channel-bugs.txt]",
            WIFSIGNALED(wst) ? "killed by signal" : "exit",
            WIFSIGNALED(wst) ? WTERMSIG(wst) : WEXITSTATUS(wst));
 }
@@ -415,6 +435,8 @@ static void test_etag(void)
     zvm_channel_etag(&ch, got);
     tap_is_str(got, "", "etag off: empty string");
     zvm_channel_close(&ch);
+    ssize_t wc = zvm_channel_write(&ch, "x", 1, -1);
+    tap_ok(wc == -EBADF && !ch.quota_hit, "write after close (quota left): -EBADF (got %zd)", wc);
 }
 
 /* ---- access types ------------------------------------------------------- */
@@ -572,6 +594,54 @@ static void test_open(void)
     }
 }
 
+/* "/dev/stdout" and "/dev/stdin" use the caller's own streams (duplicated):
+ * run in a child with fd 0 and 1 redirected to files. */
+static void test_std_streams(void)
+{
+    char in[128], out[128];
+    path_of(in, sizeof in, "stdin.txt");
+    path_of(out, sizeof out, "stdout.txt");
+    put_file(in, "input!");
+    put_file(out, "");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(5);
+        int i = open(in, O_RDONLY), o = open(out, O_WRONLY);
+        if (i < 0 || o < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0)
+            _exit(10);
+        zvm_channel_spec_t si = spec_of("/dev/stdin", "/dev/stdin", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE,
+                                        false, 10, 100, 0, 0);
+        zvm_channel_spec_t so = spec_of("/dev/stdout", "/dev/stdout",
+                                        ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 0, 0, 10, 100);
+        zvm_channel_t ci, co;
+        zvm_error_t err = {0};
+        if (zvm_channel_open(&ci, &si, 2000, &err) || zvm_channel_open(&co, &so, 2000, &err))
+            _exit(11);
+        if (ci.fd <= 2 || co.fd <= 2 || ci.kind != ZVM_CHANNEL_FILE)
+            _exit(12);
+        char b[16] = {0};
+        if (zvm_channel_read(&ci, b, sizeof b, -1) != 6 || strcmp(b, "input!") != 0)
+            _exit(13);
+        if (zvm_channel_write(&co, "from channel,", 13, -1) != 13)
+            _exit(14);
+        if (write(1, "from report", 11) != 11)
+            _exit(15);
+        zvm_channel_close(&ci);
+        zvm_channel_close(&co);
+        if (fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0)
+            _exit(16); /* closing the channel must not close our streams */
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+           "/dev/stdin and /dev/stdout channels use duplicates of fd 0/1 (child exit %d)",
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    tap_is_str(get_file(out), "from channel,from report",
+               "/dev/stdout channel shares the file offset with the caller's stdout");
+}
+
 /* ---- TCP ---------------------------------------------------------------- */
 
 static int listener(uint16_t *port)
@@ -665,6 +735,39 @@ static void test_tcp(void)
            strstr(err.msg, "cannot connect") && strstr(err.msg, uri) && ch.fd == -1,
            "connect to a closed port fails with a message ('%s')", err.msg);
 
+    /* A listener whose accept queue is full drops the SYN: the connect
+     * times out after timeout_ms. */
+    lfd = listener(&port);
+    int extra[3] = {-1, -1, -1};
+    if (lfd >= 0 && listen(lfd, 0) == 0) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        for (int i = 0; i < 3; i++) {
+            extra[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (extra[i] >= 0)
+                connect(extra[i], (struct sockaddr *)&a, sizeof a);
+        }
+        usleep(100 * 1000);
+        s.tcp_host = "127.0.0.1";
+        s.tcp_port = port;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = zvm_channel_open(&ch, &s, 300, &err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        tap_ok(rc == -1 && err.code == ETIMEDOUT && dt >= 0.25 && dt < 1.5,
+               "connect is bounded by timeout_ms (rc %d, %.3fs, '%s')", rc, dt, err.msg);
+        if (rc == 0)
+            zvm_channel_close(&ch);
+    } else {
+        tap_ok(0, "full listener: %s", strerror(errno));
+    }
+    for (int i = 0; i < 3; i++)
+        if (extra[i] >= 0)
+            close(extra[i]);
+    if (lfd >= 0)
+        close(lfd);
+
     /* A host that does not resolve */
     s.tcp_host = "no-such-host.invalid";
     rc = zvm_channel_open(&ch, &s, 2000, &err);
@@ -722,6 +825,7 @@ int main(void)
     test_etag();
     test_types();
     test_open();
+    test_std_streams();
     test_tcp();
     test_stat();
     nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

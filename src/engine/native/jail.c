@@ -142,7 +142,6 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
         zvm__rootfs_build(j, &sources, &err) < 0 ||        /* new root, pivoted */
         isolate_identity(&err) < 0 ||                      /* host name, session */
         null_std_fds(&err) < 0 ||
-        zvm__limits_apply(j->session, &err) < 0 ||         /* rlimits */
         drop_capabilities(&err) < 0)                       /* no caps, no_new_privs */
         fail(j, &err);
     /* Nothing of the supervisor's may survive exec; the sync socket and the
@@ -155,6 +154,9 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
         fail(j, &err);
     sync_send(j->sync_fd, ZVM_SYNC_LISTENER, "", listener);
     close(listener);
+    /* Limits last: the address-space limit is the program's, not ours. */
+    if (zvm__limits_apply(j->session, &err) < 0)
+        fail(j, &err);
 
     syscall(SYS_execveat, j->program_fd, "", j->session->argv, j->session->envp, AT_EMPTY_PATH);
     zvm_error_errno(&err, errno, "cannot execute '%s'", j->session->manifest.program);
