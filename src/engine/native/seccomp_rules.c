@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native engine's system call filters, written with libseccomp.  This
+ * file is compiled into seccomp-gen, which runs at build time and emits the
+ * BPF programs that seccomp.c installs: the filter does not depend on the
+ * session, so compiling it once per build instead of once per run saves a
+ * millisecond of every start.  Policy (default deny):
+ *
+ *   - what ordinary programs (python3 included) need is allowed;
+ *   - calls that only matter to escape or attack the kernel kill the whole
+ *     program (ptrace, mount, unshare, setns, keyctl, bpf, perf_event_open,
+ *     userfaultfd, io_uring, kexec, modules, ...);
+ *   - anything else fails with ENOSYS, so libraries fall back gracefully;
+ *   - calls on virtual descriptors (channels) and every open() go to the
+ *     supervisor as user notifications; the supervisor lets a plain open()
+ *     continue unchanged and answers an open() of a channel alias itself.
+ *
+ */
+#include "engine/native/native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
+
+#define KILL SCMP_ACT_KILL_PROCESS
+
+static const int allowed[] = {
+    /* memory */
+    SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap),
+    SCMP_SYS(madvise), SCMP_SYS(msync), SCMP_SYS(mincore), SCMP_SYS(membarrier),
+    SCMP_SYS(memfd_create),
+    /* files inside the jail */
+    SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(access), SCMP_SYS(faccessat),
+    SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(getdents),
+    SCMP_SYS(getdents64), SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir), SCMP_SYS(mkdir),
+    SCMP_SYS(mkdirat), SCMP_SYS(rmdir), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rename),
+    SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(symlink),
+    SCMP_SYS(symlinkat), SCMP_SYS(chmod), SCMP_SYS(fchmodat), SCMP_SYS(truncate),
+    SCMP_SYS(utimensat), SCMP_SYS(utimes), SCMP_SYS(utime), SCMP_SYS(futimesat),
+    SCMP_SYS(statfs), SCMP_SYS(umask), SCMP_SYS(getxattr), SCMP_SYS(lgetxattr),
+    SCMP_SYS(listxattr), SCMP_SYS(llistxattr), SCMP_SYS(pipe), SCMP_SYS(pipe2),
+    SCMP_SYS(flock), SCMP_SYS(fadvise64), SCMP_SYS(readahead), SCMP_SYS(sync),
+    SCMP_SYS(syncfs), SCMP_SYS(fstatfs), SCMP_SYS(fchmod), SCMP_SYS(fgetxattr),
+    SCMP_SYS(flistxattr), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range), SCMP_SYS(close_range),
+    SCMP_SYS(inotify_init), SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
+    SCMP_SYS(inotify_rm_watch),
+    /* waiting and events on descriptors the program made itself */
+    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+    SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
+    SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2), SCMP_SYS(eventfd), SCMP_SYS(eventfd2),
+    SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+    SCMP_SYS(signalfd), SCMP_SYS(signalfd4),
+    /* local sockets made by socketpair() only */
+    SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+    SCMP_SYS(sendmmsg), SCMP_SYS(recvmmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+    SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+    /* processes and threads (namespaces forbidden below) */
+    SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(exit),
+    SCMP_SYS(exit_group), SCMP_SYS(wait4), SCMP_SYS(waitid), SCMP_SYS(kill), SCMP_SYS(tkill),
+    SCMP_SYS(tgkill), SCMP_SYS(getpid), SCMP_SYS(getppid), SCMP_SYS(gettid), SCMP_SYS(getuid),
+    SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getgroups),
+    SCMP_SYS(getresuid), SCMP_SYS(getresgid), SCMP_SYS(getpgrp), SCMP_SYS(getpgid),
+    SCMP_SYS(getsid), SCMP_SYS(setsid), SCMP_SYS(setpgid), SCMP_SYS(futex), SCMP_SYS(futex_waitv),
+    SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(set_tid_address),
+    SCMP_SYS(rseq), SCMP_SYS(arch_prctl), SCMP_SYS(prctl), SCMP_SYS(capget),
+    SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
+    /* signals */
+    SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigpending), SCMP_SYS(rt_sigtimedwait), SCMP_SYS(rt_sigsuspend),
+    SCMP_SYS(rt_sigqueueinfo), SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(sigaltstack),
+    SCMP_SYS(pause), SCMP_SYS(alarm), SCMP_SYS(getitimer), SCMP_SYS(setitimer),
+    /* time, scheduling, limits, information */
+    SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(times),
+    SCMP_SYS(timer_create), SCMP_SYS(timer_settime), SCMP_SYS(timer_gettime),
+    SCMP_SYS(timer_getoverrun), SCMP_SYS(timer_delete),
+    SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity),
+    SCMP_SYS(sched_getparam), SCMP_SYS(sched_getscheduler), SCMP_SYS(sched_get_priority_max),
+    SCMP_SYS(sched_get_priority_min), SCMP_SYS(sched_rr_get_interval), SCMP_SYS(getpriority),
+    SCMP_SYS(setpriority), SCMP_SYS(getrusage), SCMP_SYS(getrlimit), SCMP_SYS(setrlimit),
+    SCMP_SYS(prlimit64), SCMP_SYS(sysinfo), SCMP_SYS(uname), SCMP_SYS(getrandom),
+    SCMP_SYS(getcpu),
+};
+
+/* Never needed by a sandboxed program; reaching for one ends it. */
+static const int deadly[] = {
+    SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+    SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(chroot),
+    SCMP_SYS(unshare), SCMP_SYS(setns), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+    SCMP_SYS(request_key), SCMP_SYS(bpf), SCMP_SYS(perf_event_open), SCMP_SYS(userfaultfd),
+    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+    SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+    SCMP_SYS(finit_module), SCMP_SYS(delete_module), SCMP_SYS(open_by_handle_at),
+    SCMP_SYS(name_to_handle_at), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(reboot),
+    SCMP_SYS(acct), SCMP_SYS(quotactl), SCMP_SYS(iopl), SCMP_SYS(ioperm), SCMP_SYS(syslog),
+    SCMP_SYS(settimeofday), SCMP_SYS(clock_settime), SCMP_SYS(clock_adjtime),
+    SCMP_SYS(adjtimex), SCMP_SYS(fsopen), SCMP_SYS(fsmount), SCMP_SYS(fsconfig),
+    SCMP_SYS(fspick), SCMP_SYS(move_mount), SCMP_SYS(open_tree), SCMP_SYS(mount_setattr),
+    SCMP_SYS(pidfd_getfd), SCMP_SYS(kcmp), SCMP_SYS(lookup_dcookie), SCMP_SYS(modify_ldt),
+    SCMP_SYS(personality), SCMP_SYS(process_madvise), SCMP_SYS(fanotify_init),
+    SCMP_SYS(vhangup), SCMP_SYS(nfsservctl), SCMP_SYS(uselib),
+    SCMP_SYS(sethostname), SCMP_SYS(setdomainname), SCMP_SYS(mbind),
+    SCMP_SYS(set_mempolicy), SCMP_SYS(migrate_pages), SCMP_SYS(move_pages),
+    SCMP_SYS(landlock_create_ruleset),
+};
+
+/* Calls whose first argument is a descriptor: virtual ones go to the
+ * supervisor, real ones run as usual. */
+static const int fd_calls[] = {
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(readv),
+    SCMP_SYS(writev), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
+    SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
+    SCMP_SYS(openat),
+};
+
+/* Descriptor-to-descriptor copies: on a virtual descriptor the supervisor
+ * refuses them (EINVAL), and callers fall back to read and write, which
+ * are counted.  The numbers are the arguments holding descriptors. */
+static const struct { int nr; unsigned args[2]; } copy_calls[] = {
+    {SCMP_SYS(sendfile), {0, 1}},  {SCMP_SYS(splice), {0, 2}},
+    {SCMP_SYS(tee), {0, 1}},       {SCMP_SYS(copy_file_range), {0, 2}},
+    {SCMP_SYS(vmsplice), {0, 0}},
+};
+
+static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
+               const struct scmp_arg_cmp *cmp, zvm_error_t *err)
+{
+    int rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+    if (rc < 0 && rc != -EEXIST) {
+        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        zvm_error_errno(err, -rc, "seccomp rule for '%s'", name ? name : "?");
+        free(name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Notify when argument `arg` is a virtual descriptor: 0..2, or the block. */
+static int add_virtual(scmp_filter_ctx ctx, int nr, unsigned arg, zvm_error_t *err)
+{
+    struct scmp_arg_cmp std[] = {SCMP_CMP32(arg, SCMP_CMP_LE, 2)};
+    struct scmp_arg_cmp block[] = {
+        SCMP_CMP32(arg, SCMP_CMP_MASKED_EQ, ~(ZVM_VFD_COUNT - 1), ZVM_VFD_BASE)};
+    if (add(ctx, SCMP_ACT_NOTIFY, nr, 1, std, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, nr, 1, block, err) < 0)
+        return -1;
+    return 0;
+}
+
+static const unsigned long ns_flags = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+                                      CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWTIME;
+
+static int build_policy(scmp_filter_ctx ctx, zvm_error_t *err)
+{
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+        if (add(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL, err) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof deadly / sizeof deadly[0]; i++)
+        if (add(ctx, KILL, deadly[i], 0, NULL, err) < 0)
+            return -1;
+    /* Descriptor calls and opens are allowed here; the notify filter
+     * (build_notify) takes the ones on channels to the supervisor. */
+    for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
+        if (add(ctx, SCMP_ACT_ALLOW, fd_calls[i], 0, NULL, err) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof copy_calls / sizeof copy_calls[0]; i++)
+        if (add(ctx, SCMP_ACT_ALLOW, copy_calls[i].nr, 0, NULL, err) < 0)
+            return -1;
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(creat), 0, NULL, err) < 0)
+        return -1;
+    /* mmap of a virtual descriptor: refused by the kernel (the descriptor
+     * does not exist), nothing to add. */
+    /* openat2 and clone3 take their arguments in memory, out of the filter's
+     * sight: ENOSYS (the default) makes libc fall back to openat and clone. */
+
+    /* Threads and fork, but no new namespaces. */
+    struct scmp_arg_cmp no_ns[] = {SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags, 0)};
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, no_ns, err) < 0)
+        return -1;
+    for (unsigned b = 0; b < 64; b++) {
+        uint64_t bit = 1ull << b;
+        if (!(ns_flags & bit))
+            continue;
+        struct scmp_arg_cmp one[] = {SCMP_A0_64(SCMP_CMP_MASKED_EQ, bit, bit)};
+        if (add(ctx, KILL, SCMP_SYS(clone), 1, one, err) < 0)
+            return -1;
+    }
+
+    /* Sockets: only unnamed local pairs.  No socket() at all, so no network,
+     * no abstract unix sockets, no netlink. */
+    struct scmp_arg_cmp unix_only[] = {SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX)};
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1, unix_only, err) < 0 ||
+        add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0, NULL, err) < 0)
+        return -1;
+    /* ioctl on real descriptors is allowed: the jail holds no terminal
+     * (setsid, and fds 0-2 are /dev/null underneath), so TIOCSTI has no
+     * target. */
+    /* Identity changes are refused rather than fatal (programs probe them). */
+    static const int ids[] = {SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+                              SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+                              SCMP_SYS(setgroups), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid),
+                              SCMP_SYS(capset), SCMP_SYS(chown), SCMP_SYS(fchown),
+                              SCMP_SYS(lchown), SCMP_SYS(fchownat), SCMP_SYS(mknod),
+                              SCMP_SYS(mknodat), SCMP_SYS(mlock), SCMP_SYS(mlock2),
+                              SCMP_SYS(mlockall), SCMP_SYS(munlock), SCMP_SYS(munlockall),
+                              SCMP_SYS(setxattr), SCMP_SYS(lsetxattr), SCMP_SYS(fsetxattr),
+                              SCMP_SYS(removexattr), SCMP_SYS(lremovexattr),
+                              SCMP_SYS(fremovexattr), SCMP_SYS(seccomp), SCMP_SYS(connect), SCMP_SYS(bind),
+                              SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4)};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (add(ctx, SCMP_ACT_ERRNO(EPERM), ids[i], 0, NULL, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* The second filter: which calls the supervisor answers.  Default allow;
+ * stacked on the policy, the stricter verdict wins (kill > errno > notify >
+ * allow), so this one only ever turns an allowed call into a notification.
+ * Two filters because libseccomp cannot express "3 <= fd < BASE" in one rule. */
+static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
+{
+    for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
+        if (fd_calls[i] != SCMP_SYS(openat) && add_virtual(ctx, fd_calls[i], 0, err) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof copy_calls / sizeof copy_calls[0]; i++)
+        for (int k = 0; k < 2; k++)
+            if (add_virtual(ctx, copy_calls[i].nr, copy_calls[i].args[k], err) < 0)
+                return -1;
+    /* Every open goes to the supervisor, which answers channel aliases and
+     * lets the rest continue unchanged. */
+    if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(creat), 0, NULL, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Emit one filter as a C array named `name`. */
+static int emit(FILE *out, const char *name, uint32_t def,
+                int (*build)(scmp_filter_ctx, zvm_error_t *), zvm_error_t *err)
+{
+    scmp_filter_ctx ctx = seccomp_init(def);
+    if (!ctx)
+        return zvm_error_set(err, ENOMEM, "seccomp_init failed");
+    /* Other architectures (x32, i386 via int 0x80) are killed outright. */
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc == 0)
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+    if (rc < 0) {
+        seccomp_release(ctx);
+        return zvm_error_errno(err, -rc, "seccomp_attr_set");
+    }
+    if (build(ctx, err) < 0) {
+        seccomp_release(ctx);
+        return -1;
+    }
+    FILE *mem = tmpfile();
+    if (!mem || (rc = seccomp_export_bpf(ctx, fileno(mem))) < 0) {
+        seccomp_release(ctx);
+        if (mem)
+            fclose(mem);
+        return zvm_error_errno(err, rc < 0 ? -rc : errno, "seccomp_export_bpf");
+    }
+    seccomp_release(ctx);
+    rewind(mem);
+    fprintf(out, "static const struct sock_filter %s[] = {\n", name);
+    struct sock_filter f;
+    size_t n = 0;
+    while (fread(&f, sizeof f, 1, mem) == 1) {
+        fprintf(out, "    {0x%04x, %u, %u, 0x%08x},\n", f.code, f.jt, f.jf, f.k);
+        n++;
+    }
+    fclose(mem);
+    fprintf(out, "};\n\n");
+    return n > 0 ? 0 : zvm_error_set(err, EINVAL, "empty filter '%s'", name);
+}
+
+int main(int argc, char **argv)
+{
+    zvm_error_t err = {0};
+    if (argc != 2) {
+        fprintf(stderr, "usage: seccomp-gen OUTPUT.h\n");
+        return 2;
+    }
+    FILE *out = fopen(argv[1], "w");
+    if (!out) {
+        perror(argv[1]);
+        return 1;
+    }
+    fprintf(out, "/* Generated by seccomp-gen from src/engine/native/seccomp_rules.c:\n"
+                 " * the native engine's filters as BPF.  Do not edit. */\n"
+                 "#include <linux/filter.h>\n\n");
+    /* The notify filter first: the policy forbids seccomp() itself. */
+    if (emit(out, "zvm_notify_filter", SCMP_ACT_ALLOW, build_notify, &err) < 0 ||
+        emit(out, "zvm_policy_filter", SCMP_ACT_ERRNO(ENOSYS), build_policy, &err) < 0) {
+        fprintf(stderr, "seccomp-gen: %s\n", err.msg);
+        fclose(out);
+        remove(argv[1]);
+        return 1;
+    }
+    if (fclose(out) != 0) {
+        perror(argv[1]);
+        return 1;
+    }
+    return 0;
+}
