@@ -14,8 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "lib/lazy.h"
 #include "lib/util.h"
 
 static int std_stream_fd(const char *uri)
@@ -140,6 +139,8 @@ int zvm_channel_open(zvm_channel_t *ch, const zvm_channel_spec_t *spec, int time
     ch->readable = spec->limits[ZVM_LIMIT_GETS] && spec->limits[ZVM_LIMIT_GET_SIZE];
     ch->writable = spec->limits[ZVM_LIMIT_PUTS] && spec->limits[ZVM_LIMIT_PUT_SIZE];
     if (spec->etag) {
+        if (zvm__crypto_load(err) < 0)
+            return zvm_error_prefix(err, "channel '%s': etag", spec->alias);
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         if (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
             EVP_MD_CTX_free(md);
@@ -415,6 +416,7 @@ void zvm_channel_close(zvm_channel_t *ch)
         close(ch->fd);
     ch->fd = -1;
     ch->open_flags = 0;
-    EVP_MD_CTX_free((EVP_MD_CTX *)ch->md5);
+    if (ch->md5)
+        EVP_MD_CTX_free((EVP_MD_CTX *)ch->md5);
     ch->md5 = NULL;
 }

@@ -27,10 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <openssl/evp.h>
-
+#include "lib/lazy.h"
 #include "lib/util.h"
 
 #define ENTRY_OVERHEAD 512u     /* bytes charged per member */
@@ -899,6 +896,8 @@ int zvm_image_unpack(const char *tar_path, const char *cache_dir, uint64_t max_b
     struct stat st;
     char key[HEX_LEN + 1], hex[HEX_LEN + 1];
     *out_dir = NULL;
+    if (zvm__crypto_load(err) < 0)
+        return zvm_error_prefix(err, "image '%s'", tar_path);
     cleanup_close int fd = open_archive(tar_path, &st, err);
     if (fd < 0 || index_key(tar_path, key, err) < 0)
         return -1;
@@ -913,7 +912,8 @@ int zvm_image_unpack(const char *tar_path, const char *cache_dir, uint64_t max_b
     if (!index_lookup(index, key, &st, hex) || !tree_exists(images, hex)) {
         if (hash_file(tar_path, fd, hex, err) < 0)
             return -1;
-        if (!tree_exists(images, hex) && unpack_tree(tar_path, fd, images, max_bytes, hex, err) < 0)
+        if (!tree_exists(images, hex) &&
+            (zvm__archive_load(err) < 0 || unpack_tree(tar_path, fd, images, max_bytes, hex, err) < 0))
             return -1;
         index_store(index, key, &st, hex);
     }
