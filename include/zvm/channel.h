@@ -11,6 +11,9 @@
  *    is at its end (then it returns 0: seeing EOF passes no byte).
  *  - A write is all or nothing: if it would pass put_size or puts, it fails
  *    with -EDQUOT and no byte reaches the host.
+ *  - On a random-write channel a write may not reach past put_size either
+ *    (offset + length <= put_size), so a far offset cannot grow the host
+ *    file without a byte being counted.
  *  - Every successful read or write call counts one operation.
  * The etag (when on) is the MD5 of every byte that passed, in order, reads
  * and writes alike: for an output written once from the start, it equals the
@@ -49,6 +52,7 @@ typedef struct zvm_channel {
     uint64_t used[ZVM_LIMIT_COUNT];
     bool quota_hit;        /* some call was refused with EDQUOT */
     int pushback;          /* byte read ahead by an end-of-data probe, or -1 */
+    int last_byte;         /* last byte written, or -1 */
     void *md5;             /* EVP_MD_CTX *, NULL when etag is off */
 } zvm_channel_t;
 

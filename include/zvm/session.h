@@ -61,6 +61,10 @@ int zvm_session_mapping(const zvm_session_t *s, size_t channel);
  * quota hit turns an "ok" exit state into "quota exceeded (<alias>)". */
 int zvm_session_account(const zvm_session_t *s, zvm_report_t *r);
 
+/* Did the program's output on our own stdout end without a newline?  The
+ * report then starts on a new line, so that output cannot pass for it. */
+bool zvm_session_stdout_unterminated(const zvm_session_t *s);
+
 void zvm_session_release(zvm_session_t *s);
 
 #endif

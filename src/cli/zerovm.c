@@ -34,7 +34,7 @@ static void usage(FILE *out)
           out);
 }
 
-static int print_report(const zvm_report_t *r, bool json)
+static int print_report(const zvm_report_t *r, bool json, bool newline_first)
 {
     char *text = json ? zvm_report_format_json(r) : zvm_report_format_text(r);
     if (!text) {
@@ -42,6 +42,8 @@ static int print_report(const zvm_report_t *r, bool json)
         return 4;
     }
     fflush(stdout);
+    if (newline_first)
+        fputc('\n', stdout);
     fputs(text, stdout);
     if (json)
         fputc('\n', stdout);
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
 done:
     if (err.msg[0] && !quiet)
         fprintf(stderr, "zerovm: %s\n", err.msg);
-    int status = print_report(&r, json);
+    int status = print_report(&r, json, zvm_session_stdout_unterminated(&s));
     zvm_session_release(&s);
     zvm_report_release(&r);
     return status;

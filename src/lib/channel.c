@@ -136,6 +136,7 @@ int zvm_channel_open(zvm_channel_t *ch, const zvm_channel_spec_t *spec, int time
     ch->spec = spec;
     ch->fd = -1;
     ch->pushback = -1;
+    ch->last_byte = -1;
     ch->readable = spec->limits[ZVM_LIMIT_GETS] && spec->limits[ZVM_LIMIT_GET_SIZE];
     ch->writable = spec->limits[ZVM_LIMIT_PUTS] && spec->limits[ZVM_LIMIT_PUT_SIZE];
     if (spec->etag) {
@@ -170,7 +171,9 @@ static int ensure_open(zvm_channel_t *ch)
         return 0;
     if (!ch->open_flags)
         return -EBADF;
-    ch->fd = zvm_open_retry(ch->spec->uri, ch->open_flags, 0);
+    /* Not retried on EINTR: the engine's deadline must be able to end a
+     * wait for a peer that never comes. */
+    ch->fd = open(ch->spec->uri, ch->open_flags, 0);
     if (ch->fd < 0)
         return -errno;
     return 0;
@@ -299,6 +302,12 @@ ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t 
         return rc;
     bool rnd = random_write(ch);
     uint64_t at = rnd ? (offset >= 0 ? (uint64_t)offset : ch->pos) : 0;
+    /* A random write may not reach past put_size either: a far offset
+     * would grow the host file without a byte being counted. */
+    if (rnd && (at > lim[ZVM_LIMIT_PUT_SIZE] || n > lim[ZVM_LIMIT_PUT_SIZE] - at)) {
+        ch->quota_hit = true;
+        return -EDQUOT;
+    }
     size_t done = 0;
     while (done < n) {
         ssize_t w;
@@ -318,6 +327,8 @@ ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t 
     }
     ch->used[ZVM_LIMIT_PUTS]++;
     ch->used[ZVM_LIMIT_PUT_SIZE] += done;
+    if (done)
+        ch->last_byte = ((const unsigned char *)buf)[done - 1];
     if (rnd && offset < 0)
         ch->pos += done;
     etag_update(ch, buf, done);

@@ -212,10 +212,6 @@ static int alias_set_reserve(alias_set_t *set, const zvm_channel_spec_t *ch, siz
     return 0;
 }
 
-static bool is_dot_part(const char *s, size_t n)
-{
-    return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
-}
 
 static int check_alias(parser_t *p, const char *alias)
 {
@@ -223,21 +219,17 @@ static int check_alias(parser_t *p, const char *alias)
         return fail(p, "empty channel alias");
     if (has_blank(alias))
         return fail(p, "bad alias '%s': contains a blank", alias);
-    if (alias[0] != '/')
-        goto bad;
-    for (const char *s = alias + 1;; ) {
-        const char *e = strchrnul(s, '/');
-        if (is_dot_part(s, (size_t)(e - s)))
-            goto bad;
-        if (e == s)
-            return fail(p, "bad alias '%s': empty path part", alias);
-        if (*e == '\0')
+    switch (zvm_path_form(alias)) {
+    case ZVM_PATH_CLEAN:
+        if (alias[1] != '\0')
             return 0;
-        s = e + 1;
+        return fail(p, "bad alias '%s': empty path part", alias);
+    case ZVM_PATH_EMPTY_PART:
+        return fail(p, "bad alias '%s': empty path part", alias);
+    default:
+        return fail(p, "bad alias '%s': must be an absolute path without '.' or '..' parts",
+                    alias);
     }
-bad:
-    return fail(p, "bad alias '%s': must be an absolute path without '.' or '..' parts",
-                alias);
 }
 
 /* ---- channels ---------------------------------------------------------- */

@@ -105,6 +105,9 @@ static int check_fstab(zvm_session_t *s, zvm_error_t *err)
         if (c < 0)
             return zvm_error_set(err, EINVAL, "nvram:%u: fstab channel '%s' is not declared in the manifest",
                                  f->line, f->channel);
+        if (zvm_path_form(f->mountpoint) != ZVM_PATH_CLEAN)
+            return zvm_error_set(err, EINVAL, "nvram:%u: bad mountpoint '%s': must be an absolute path without '.' or '..' parts",
+                                 f->line, f->mountpoint);
         if (s->manifest.channels[c].is_tcp)
             return zvm_error_set(err, EINVAL, "nvram:%u: fstab channel '%s' is a tcp channel, not an image",
                                  f->line, f->channel);
@@ -243,6 +246,15 @@ int zvm_session_account(const zvm_session_t *s, zvm_report_t *r)
     if (quota_alias && r->exit_state == ZVM_EXIT_OK)
         zvm_report_set_exit(r, ZVM_EXIT_QUOTA, "%s", quota_alias);
     return 0;
+}
+
+bool zvm_session_stdout_unterminated(const zvm_session_t *s)
+{
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(s->manifest.channels[i].uri, "/dev/stdout") == 0 && s->channels[i].last_byte >= 0 &&
+            s->channels[i].last_byte != '\n')
+            return true;
+    return false;
 }
 
 void zvm_session_release(zvm_session_t *s)

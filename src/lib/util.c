@@ -111,3 +111,22 @@ uint64_t zvm_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+zvm_path_form_t zvm_path_form(const char *path)
+{
+    if (path[0] != '/')
+        return ZVM_PATH_RELATIVE;
+    if (path[1] == '\0')
+        return ZVM_PATH_CLEAN;
+    for (const char *s = path + 1;;) {
+        const char *e = strchrnul(s, '/');
+        size_t len = (size_t)(e - s);
+        if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+            return ZVM_PATH_DOT_PART;
+        if (len == 0)
+            return ZVM_PATH_EMPTY_PART;
+        if (*e == '\0')
+            return ZVM_PATH_CLEAN;
+        s = e + 1;
+    }
+}

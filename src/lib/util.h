@@ -50,6 +50,18 @@ int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Write a whole string to a path (e.g. /proc/PID/uid_map); 0 or -errno. */
 int zvm_write_file(const char *path, const char *text);
 
+/* How a path inside the sandbox is written.  Aliases and mountpoints must
+ * be ZVM_PATH_CLEAN: absolute, no "." or ".." part, no empty part ("//" or
+ * a trailing "/"); "/" alone is clean. */
+typedef enum zvm_path_form {
+    ZVM_PATH_CLEAN = 0,
+    ZVM_PATH_RELATIVE,
+    ZVM_PATH_DOT_PART,
+    ZVM_PATH_EMPTY_PART,
+} zvm_path_form_t;
+
+zvm_path_form_t zvm_path_form(const char *path);
+
 /* Monotonic time in nanoseconds. */
 uint64_t zvm_now_ns(void);
 

@@ -512,12 +512,18 @@ static void test_types(void)
     c = zvm_channel_seek(&ch, INT64_MAX, SEEK_END);
     tap_ok(a == -EINVAL && b == -EINVAL && c == -EINVAL && ch.pos == 10,
            "seek before 0, bad whence, overflow: -EINVAL, pos kept");
-    a = zvm_channel_seek(&ch, 100, SEEK_SET);
-    tap_ok(a == 100, "seek past the end is allowed");
+    a = zvm_channel_seek(&ch, 99, SEEK_SET);
+    tap_ok(a == 99, "seek past the end is allowed");
     w = zvm_channel_write(&ch, "!", 1, -1);
     struct stat st;
-    tap_ok(w == 1 && zvm_channel_stat(&ch, -1, &st) == 0 && st.st_size == 101,
-           "write past the end extends the file (size %lld)", (long long)st.st_size);
+    tap_ok(w == 1 && zvm_channel_stat(&ch, -1, &st) == 0 && st.st_size == 100,
+           "write past the end extends the file up to put_size (size %lld)", (long long)st.st_size);
+    w = zvm_channel_write(&ch, "!", 1, -1);
+    ssize_t w2 = zvm_channel_write(&ch, "!", 1, (int64_t)1 << 34);
+    tap_ok(w == -EDQUOT && w2 == -EDQUOT && zvm_channel_stat(&ch, -1, &st) == 0 &&
+               st.st_size == 100,
+           "a random write reaching past put_size is refused: the file stays %lld bytes",
+           (long long)st.st_size);
     zvm_channel_close(&ch);
 
     /* Sequential: -ESPIPE and offsets ignored */

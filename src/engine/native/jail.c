@@ -158,7 +158,7 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
     if (zvm__limits_apply(j->session, &err) < 0)
         fail(j, &err);
 
-    syscall(SYS_execveat, j->program_fd, "", j->session->argv, j->session->envp, AT_EMPTY_PATH);
+    execve(j->exec_path, j->session->argv, j->session->envp);
     zvm_error_errno(&err, errno, "cannot execute '%s'", j->session->manifest.program);
     fail(j, &err);
 }

@@ -70,9 +70,6 @@ static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
     zvm_elf_info_t info;
     memset(j, 0, sizeof *j);
     j->session = s;
-    j->program_fd = zvm_open_retry(s->manifest.program, O_PATH | O_CLOEXEC, 0);
-    if (j->program_fd < 0)
-        return zvm_error_errno(err, errno, "program '%s'", s->manifest.program);
     cleanup_close int rfd = zvm_open_retry(s->manifest.program, O_RDONLY | O_CLOEXEC, 0);
     if (rfd < 0 || zvm__elf_inspect(rfd, &info, err) < 0)
         return -1;
@@ -89,6 +86,12 @@ static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
     /* A dynamic program needs its interpreter and libraries: unless an image
      * brings them, show the host's /usr (read-only). */
     j->host_runtime = info.dynamic && !images_provide(s, info.interp);
+    /* A program of the host's /usr runs from there (read-only inside), so it
+     * finds its own prefix (python3's standard library); any other from
+     * /dev/self, a read-only bind of the file. */
+    j->exec_path = j->host_runtime && strncmp(s->manifest.program, "/usr/", 5) == 0
+                       ? s->manifest.program
+                       : "/dev/self";
     if (getuid() == 0) {
         j->outside_uid = ZVM_NOBODY_ID;
         j->outside_gid = ZVM_NOBODY_ID;
@@ -215,8 +218,6 @@ out:
         close(sv[1]);
     if (pidfd >= 0)
         close(pidfd);
-    if (j.program_fd > 0)
-        close(j.program_fd);
     return rc;
 }
 

@@ -54,7 +54,8 @@ int zvm__elf_inspect(int fd, zvm_elf_info_t *info, zvm_error_t *err);
 /* Everything the child needs, prepared by the parent before clone. */
 typedef struct zvm_jail {
     const zvm_session_t *session;
-    int program_fd;            /* O_PATH, close-on-exec */
+    const char *exec_path;     /* the program inside: /dev/self, or its own
+                                  path when the host /usr shown inside has it */
     int sync_fd;               /* child's end of the socketpair */
     bool host_runtime;         /* also show the host's /usr (dynamic program) */
     bool root_image;           /* some image is mounted at "/" */
@@ -74,6 +75,7 @@ typedef struct zvm_rootfs_sources {
     int images[ZVM_MAX_IMAGES];      /* parallel to session->mounts */
     int devices[ZVM_HOST_DEVICES];
     int usr, ld_cache;               /* -1 when not used */
+    int program;                     /* the program file, read-only */
 } zvm_rootfs_sources_t;
 
 int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_error_t *err);

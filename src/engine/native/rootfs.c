@@ -6,7 +6,9 @@
  *   /            tmpfs (size = Memory), or an overlay of the images mounted
  *                at "/" with a tmpfs upper layer (writes vanish at exit)
  *   /dev         null, zero, urandom, random (bind mounts of the host's),
- *                fd -> /proc/self/fd, and a placeholder per channel alias
+ *                fd -> /proc/self/fd, self (the program, read-only: its
+ *                /proc/self/exe must not lead to a writable host file), and
+ *                a placeholder per channel alias
  *   /proc        a new proc for the new pid namespace
  *   /tmp         tmpfs when the root itself is read-only
  *   <images>     read-only bind mounts (rw: an overlay, writes vanish)
@@ -73,6 +75,10 @@ static int walk_create(int dirfd, const char *path, const char **last, zvm_error
     char *comp = strtok_r(buf, "/", &save);
     while (comp) {
         char *next = strtok_r(NULL, "/", &save);
+        if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+            close(fd);
+            return zvm_error_set(err, EINVAL, "path '%s' has a '.' or '..' part", path);
+        }
         if (!next && last) {
             *last = path + (comp - buf);
             return fd;
@@ -143,7 +149,7 @@ static int make_placeholder(int rootfd, const char *alias)
     return 0;
 }
 
-static int setup_devices(int rootfd, const int *dev_fds, zvm_error_t *err)
+static int setup_devices(int rootfd, const int *dev_fds, int program_fd, zvm_error_t *err)
 {
     cleanup_close int dev = walk_create(rootfd, "/dev", NULL, err);
     if (dev < 0)
@@ -158,7 +164,11 @@ static int setup_devices(int rootfd, const int *dev_fds, zvm_error_t *err)
     }
     if (symlinkat("/proc/self/fd", dev, "fd") < 0)
         return zvm_error_errno(err, errno, "cannot create /dev/fd");
-    return 0;
+    int fd = openat(dev, "self", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0755);
+    if (fd < 0)
+        return zvm_error_errno(err, errno, "cannot create /dev/self");
+    close(fd);
+    return attach(program_fd, dev, "self", err, "the program at /dev/self");
 }
 
 static int setup_host_runtime(int rootfd, int usr_fd, int cache_fd, zvm_error_t *err)
@@ -254,7 +264,9 @@ int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_erro
 {
     const zvm_session_t *s = j->session;
     char path[64];
-    src->usr = src->ld_cache = -1;
+    src->usr = src->ld_cache = src->program = -1;
+    if ((src->program = capture_tree(s->manifest.program, true, err)) < 0)
+        return -1;
     if (s->nmounts > ZVM_MAX_IMAGES)
         return zvm_error_set(err, E2BIG, "more than %d images", ZVM_MAX_IMAGES);
     for (size_t i = 0; i < s->nmounts; i++)
@@ -289,7 +301,7 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
         return zvm_error_errno(err, errno, "cannot open the new root");
 
     /* 3. Fill it. */
-    if (setup_devices(rootfd, src->devices, err) < 0)
+    if (setup_devices(rootfd, src->devices, src->program, err) < 0)
         return -1;
     if (j->host_runtime && setup_host_runtime(rootfd, src->usr, src->ld_cache, err) < 0)
         return -1;

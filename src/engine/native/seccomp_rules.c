@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/filter.h>
 
@@ -36,7 +37,6 @@ static const int allowed[] = {
     /* memory */
     SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap),
     SCMP_SYS(madvise), SCMP_SYS(msync), SCMP_SYS(mincore), SCMP_SYS(membarrier),
-    SCMP_SYS(memfd_create),
     /* files inside the jail */
     SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(access), SCMP_SYS(faccessat),
     SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(getdents),
@@ -70,7 +70,7 @@ static const int allowed[] = {
     SCMP_SYS(getresuid), SCMP_SYS(getresgid), SCMP_SYS(getpgrp), SCMP_SYS(getpgid),
     SCMP_SYS(getsid), SCMP_SYS(setsid), SCMP_SYS(setpgid), SCMP_SYS(futex), SCMP_SYS(futex_waitv),
     SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(set_tid_address),
-    SCMP_SYS(rseq), SCMP_SYS(arch_prctl), SCMP_SYS(prctl), SCMP_SYS(capget),
+    SCMP_SYS(rseq), SCMP_SYS(arch_prctl), SCMP_SYS(capget),
     SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
     /* signals */
     SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
@@ -197,6 +197,16 @@ static int build_policy(scmp_filter_ctx ctx, zvm_error_t *err)
             return -1;
     }
 
+    /* prctl, except making the program undumpable: the supervisor reads and
+     * writes its memory through /proc/<pid>/mem, which that would close. */
+    struct scmp_arg_cmp not_dumpable[] = {SCMP_A0_32(SCMP_CMP_NE, PR_SET_DUMPABLE)};
+    struct scmp_arg_cmp dumpable[] = {SCMP_A0_32(SCMP_CMP_EQ, PR_SET_DUMPABLE)};
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, not_dumpable, err) < 0 ||
+        add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prctl), 1, dumpable, err) < 0)
+        return -1;
+    /* memfd_create is left to the default (ENOSYS): its pages are host
+     * memory outside RLIMIT_AS; the tmpfs root (size Memory) is where a
+     * program keeps files. */
     /* Sockets: only unnamed local pairs.  No socket() at all, so no network,
      * no abstract unix sockets, no netlink. */
     struct scmp_arg_cmp unix_only[] = {SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX)};

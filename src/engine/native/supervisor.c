@@ -185,9 +185,8 @@ static int read_string(sup_t *sp, uint64_t addr, char *out, size_t size)
     ssize_t r = mem_io(sp, out, size - 1, addr, false);
     if (r <= 0)
         return -EFAULT;
-    out[r] = '\0';
-    if (strlen(out) == (size_t)r && (size_t)r == size - 1)
-        return -ENAMETOOLONG;
+    if (!memchr(out, '\0', (size_t)r))
+        return (size_t)r == size - 1 ? -ENAMETOOLONG : -EFAULT; /* ran off the mapping */
     return 0;
 }
 
@@ -401,6 +400,19 @@ static long handle(sup_t *sp, bool *cont)
                 return -ENOTDIR;
         }
         return do_open(sp, a[1], cont);
+    default:
+        break;
+    }
+
+    switch (d->nr) {
+    case SYS_sendfile:
+    case SYS_splice:
+    case SYS_tee:
+    case SYS_vmsplice:
+    case SYS_copy_file_range:
+        /* Some descriptor is virtual: no kernel-side copy; callers fall
+         * back to read and write, which are counted. */
+        return -EINVAL;
     default:
         break;
     }
