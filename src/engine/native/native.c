@@ -120,7 +120,8 @@ static int write_id_maps(pid_t pid, const zvm_jail_t *j, zvm_error_t *err)
     return 0;
 }
 
-static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, zvm_report_t *r)
+static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bool oom,
+                        zvm_report_t *r)
 {
     int st = res->wait_status;
     r->user_time = (double)res->utime.tv_sec + (double)res->utime.tv_usec / 1e6;
@@ -128,6 +129,10 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, zv
     r->peak_memory = (uint64_t)res->maxrss_kb * 1024u;
     if (res->timed_out) {
         zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
+    } else if (oom && !res->error[0]) {
+        /* The cgroup says so for certain. */
+        zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
+        r->user_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
     } else if (res->error[0]) {
         zvm_report_set_exit(r, res->exec_failed ? ZVM_EXIT_BAD_PROGRAM : ZVM_EXIT_SANDBOX_ERROR,
                             "%s", res->error);
@@ -159,6 +164,7 @@ static int native_run(zvm_session_t *s, zvm_report_t *r)
     int pidfd = -1;
     pid_t pid = -1;
     int rc = -1;
+    zvm_cgroup_t cg = {.dirfd = -1};
 
     r->engine = "native";
     if (prepare_jail(s, &j, &err) < 0) {
@@ -178,7 +184,21 @@ static int native_run(zvm_session_t *s, zvm_report_t *r)
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
         .exit_signal = SIGCHLD,
     };
+    zvm__cgroup_create(s, &cg);
+    if (cg.dirfd >= 0) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)cg.dirfd;
+    }
     pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid < 0 && cg.dirfd >= 0) {
+        /* The cgroup looked usable but is not: run with rlimits alone. */
+        bool unused_oom;
+        uint64_t unused_peak = 0;
+        zvm__cgroup_finish(&cg, &unused_oom, &unused_peak);
+        ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        ca.cgroup = 0;
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    }
     if (pid < 0) {
         zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR,
                             "cannot create namespaces: %s (are unprivileged user namespaces enabled?)",
@@ -209,9 +229,18 @@ static int native_run(zvm_session_t *s, zvm_report_t *r)
         goto out;
     }
     r->wall_time = (double)(zvm_now_ns() - t0) / 1e9;
-    fill_report(s, &res, r);
+    bool oom = false;
+    uint64_t peak = (uint64_t)res.maxrss_kb * 1024u;
+    zvm__cgroup_finish(&cg, &oom, &peak);
+    fill_report(s, &res, oom, r);
+    r->peak_memory = peak;
     rc = r->exit_state == ZVM_EXIT_SANDBOX_ERROR || r->exit_state == ZVM_EXIT_BAD_PROGRAM ? -1 : 0;
 out:
+    if (cg.dirfd >= 0) {
+        bool unused_oom;
+        uint64_t unused_peak = 0;
+        zvm__cgroup_finish(&cg, &unused_oom, &unused_peak);
+    }
     if (sv[0] >= 0)
         close(sv[0]);
     if (sv[1] >= 0)

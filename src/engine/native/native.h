@@ -84,8 +84,19 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
 /* seccomp.c: load the filter; *listener receives the notification fd. */
 int zvm__seccomp_load(int *listener, zvm_error_t *err);
 
-/* limits.c: rlimits for the program (child, before dropping privileges). */
+/* limits.c: rlimits for the program (child, just before exec). */
 int zvm__limits_apply(const zvm_session_t *s, zvm_error_t *err);
+
+/* limits.c: a cgroup v2 for the whole sandbox where the system delegates
+ * one (parent side).  Never fails a run: without one, rlimits alone apply. */
+typedef struct zvm_cgroup {
+    int dirfd;                 /* for CLONE_INTO_CGROUP, -1 when none */
+    char path[4096];
+} zvm_cgroup_t;
+
+void zvm__cgroup_create(const zvm_session_t *s, zvm_cgroup_t *cg);
+/* After the run: was the memory limit hit, and the peak; then remove it. */
+void zvm__cgroup_finish(zvm_cgroup_t *cg, bool *oom, uint64_t *peak);
 
 /* supervisor.c */
 typedef struct zvm_supervisor_result {
