@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Attack: learn about or change the host through /proc (a dynamic program,
+ * to exercise the host-/usr path too): host init's cmdline and environment
+ * at /proc/1, the number of processes, kernel knobs under /proc/sys,
+ * /proc/sysrq-trigger, /proc/kcore, /proc/kmsg.
+ * Expected: /proc/1 is the program itself (its argv[0] and our nvram
+ * environment marker argv[1]); fewer than 10 pids; every write fails;
+ * /proc/self/mountinfo is readable (allowed).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "probe.h"
+
+static ssize_t slurp(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+static void try_write(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        say("BLOCKED open %s for writing: %s\n", path, ename(errno));
+        return;
+    }
+    ssize_t w = write(fd, text, strlen(text));
+    if (w < 0)
+        say("BLOCKED write %s: %s\n", path, ename(errno));
+    else
+        say("ESCAPED write %s: %zd bytes\n", path, w);
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    const char *marker = arg(argc, argv, 1, "ZVM_MARKER=none");
+    char buf[8192];
+    ssize_t n = slurp("/proc/1/cmdline", buf, sizeof buf);
+    if (n > 0 && strcmp(buf, argv[0]) == 0)
+        say("OK /proc/1/cmdline is ourselves: %s\n", buf);
+    else
+        say("ESCAPED /proc/1/cmdline is '%s'\n", n > 0 ? buf : "?");
+    n = slurp("/proc/1/environ", buf, sizeof buf);
+    bool found = false;
+    for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(buf + i) + 1)
+        if (strcmp(buf + i, marker) == 0)
+            found = true;
+    if (found)
+        say("OK /proc/1/environ is ours (%s)\n", marker);
+    else
+        say("ESCAPED /proc/1/environ is not ours (%zd bytes)\n", n);
+    int pids = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+            pids++;
+    if (d)
+        closedir(d);
+    if (pids > 0 && pids < 10)
+        say("OK /proc shows %d pids\n", pids);
+    else
+        say("ESCAPED /proc shows %d pids\n", pids);
+    if (slurp("/proc/self/mountinfo", buf, sizeof buf) > 0)
+        say("INFO mountinfo readable\n");
+    try_write("/proc/sysrq-trigger", "h");
+    try_write("/proc/sys/kernel/hostname", "pwned");
+    try_write("/proc/sys/vm/drop_caches", "3");
+    try_write("/proc/sys/kernel/core_pattern", "|/tmp/x");
+    try_write("/proc/self/uid_map", "0 0 1");
+    try_write("/proc/self/setgroups", "allow");
+    try_write("/proc/self/oom_score_adj", "-1000");
+    EXPECT_FAIL("open /proc/kcore", open("/proc/kcore", O_RDONLY));
+    EXPECT_FAIL("open /proc/kmsg", open("/proc/kmsg", O_RDONLY));
+    done();
+    return 0;
+}

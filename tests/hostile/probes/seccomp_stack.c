@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Attack: loosen the sandbox's system call filter by adding one of our own
+ * (prctl(PR_SET_SECCOMP) is allowed, seccomp() is not): an allow-all
+ * filter, then a filter asking for user notifications with our own
+ * listener; afterwards try what the sandbox forbids.
+ * Expected: extra filters only ever restrict: seccomp() fails with EPERM,
+ * socket() still fails, the write quota of /dev/output (put_size 4) still
+ * holds (host file exactly "1234").
+ */
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "probe.h"
+
+int main(void)
+{
+    struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    struct sock_fprog prog = {.len = 1, .filter = allow};
+    long rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+    say("INFO prctl(PR_SET_SECCOMP, allow-all) = %ld (%s)\n", rc, rc < 0 ? ename(errno) : "ok");
+    EXPECT_FAIL("seccomp(SET_MODE_FILTER, NEW_LISTENER)",
+                syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+    EXPECT_FAIL("seccomp(SET_MODE_FILTER, TSYNC)",
+                syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog));
+    EXPECT_FAIL("socket AF_INET after our filter", socket(AF_INET, SOCK_STREAM, 0));
+    int fd = open("/dev/output", O_WRONLY);
+    if (fd < 0 || write(fd, "1234", 4) != 4)
+        say("FAIL write 4 bytes: %s\n", ename(errno));
+    EXPECT_ERRNO("write past put_size after our filter", write(fd, "5", 1), EDQUOT);
+    done();
+    return 0;
+}
