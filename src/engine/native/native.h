@@ -38,7 +38,7 @@
 #define ZVM_VFD_BASE 16384u                /* first virtual descriptor */
 #define ZVM_VFD_COUNT 16384u               /* size of the block (a power of two) */
 #define ZVM_VFD_END (ZVM_VFD_BASE + ZVM_VFD_COUNT)
-#define ZVM_NOFILE_LIMIT 4096u
+#define ZVM_NOFILE_LIMIT 1024u
 #define ZVM_INSIDE_ID 1000u                /* uid and gid of the program inside */
 #define ZVM_NOBODY_ID ZVM_IMAGE_ROOT_OWNER /* outside id used when started as root */
 #define ZVM_NPROC_LIMIT 64u                /* processes + threads inside */

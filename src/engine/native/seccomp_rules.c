@@ -247,6 +247,16 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
         for (int k = 0; k < 2; k++)
             if (add_virtual(ctx, copy_calls[i].nr, copy_calls[i].args[k], err) < 0)
                 return -1;
+    /* Kernel buffers are host memory that RLIMIT_AS does not see: sockets
+     * keep their default sizes.  (In this filter because the policy allows
+     * setsockopt whole, and the stricter verdict wins.) */
+    static const int buffer_opts[] = {SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE};
+    for (size_t i = 0; i < sizeof buffer_opts / sizeof buffer_opts[0]; i++) {
+        struct scmp_arg_cmp opt[] = {SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET),
+                                     SCMP_A2_32(SCMP_CMP_EQ, (uint32_t)buffer_opts[i])};
+        if (add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2, opt, err) < 0)
+            return -1;
+    }
     /* Every open goes to the supervisor, which answers channel aliases and
      * lets the rest continue unchanged. */
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||

@@ -6,9 +6,13 @@
  * libzvm's channel functions (quotas, etags, counters), and it stops the
  * program at its Timeout.
  *
- * The program's memory is read and written through /proc/<tid>/mem,
- * opened while the notification is known to be valid (NOTIF_ID_VALID), so a
- * recycled pid can never make us touch another process.
+ * The program's memory is read and written through /proc/<tid>/mem, opened
+ * afresh for each notification and checked with NOTIF_ID_VALID after the
+ * open, so the descriptor belongs to the caller and a recycled tid can never
+ * make us touch another process.  A program that made itself undumpable
+ * (e.g. by executing a file it cannot read) closes that file to an
+ * unprivileged supervisor; process_vm_readv/writev serve it then, checked
+ * with NOTIF_ID_VALID just before.
  *
  * Virtual descriptor table: slots 0..2 are the standard streams (bound to
  * the channels with aliases /dev/stdin, /dev/stdout, /dev/stderr, or to
@@ -41,14 +45,8 @@
 
 #define SLOT_FREE (-1)
 #define SLOT_NULL (-2)          /* an undeclared standard stream */
-#define MEM_CACHE 16
 #define IO_MAX (8u << 20)       /* bytes moved by one call at most */
 #define IOV_MAX_COUNT 1024
-
-typedef struct mem_entry {
-    pid_t tid;
-    int fd;
-} mem_entry_t;
 
 typedef struct sup {
     zvm_session_t *s;
@@ -56,8 +54,8 @@ typedef struct sup {
     int slots[3 + ZVM_VFD_COUNT];      /* channel index, SLOT_FREE or SLOT_NULL */
     size_t *by_alias;                  /* channel indexes sorted by alias */
     int *mapping;                      /* per channel: nvram mapping mode or -1 */
-    mem_entry_t mem[MEM_CACHE];
-    unsigned mem_next;
+    int mem;                           /* /proc/<tid>/mem of the current caller, or -1 */
+    bool mem_by_vm;                    /* that file is closed to us: process_vm_* */
     char *buf;
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
@@ -136,58 +134,65 @@ static bool notif_valid(sup_t *sp)
     return ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &sp->req->id) == 0;
 }
 
-static int mem_fd(sup_t *sp, bool fresh)
+static int mem_open(sup_t *sp)
 {
-    pid_t tid = (pid_t)sp->req->pid;
-    for (unsigned i = 0; i < MEM_CACHE; i++) {
-        if (sp->mem[i].tid != tid || sp->mem[i].fd < 0)
-            continue;
-        if (!fresh)
-            return sp->mem[i].fd;
-        close(sp->mem[i].fd);
-        sp->mem[i].fd = -1;
-    }
+    if (sp->mem >= 0 || sp->mem_by_vm)
+        return 0;
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/mem", (int)tid);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)sp->req->pid);
+    sp->mem = open(path, O_RDWR | O_CLOEXEC);
+    if (sp->mem < 0 && errno == EACCES)
+        sp->mem_by_vm = true;
+    else if (sp->mem < 0)
         return -1;
     /* Opened while the caller is still blocked in its call: it is ours. */
-    if (!notif_valid(sp)) {
-        close(fd);
+    if (!notif_valid(sp))
         return -1;
-    }
-    mem_entry_t *e = &sp->mem[sp->mem_next++ % MEM_CACHE];
-    if (e->fd >= 0)
-        close(e->fd);
-    e->tid = tid;
-    e->fd = fd;
-    return fd;
+    return 0;
 }
 
-/* Copy between our buffer and the program's memory; a cached descriptor of
- * an exited (or exec'd) process reads nothing, so retry once with a fresh one. */
+static void mem_close(sup_t *sp)
+{
+    if (sp->mem >= 0)
+        close(sp->mem);
+    sp->mem = -1;
+    sp->mem_by_vm = false;
+}
+
+/* Copy between our buffer and the program's memory. */
 static ssize_t mem_io(sup_t *sp, void *buf, size_t n, uint64_t addr, bool to_program)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = mem_fd(sp, attempt > 0);
-        if (fd < 0)
-            return -1;
-        ssize_t r = to_program ? pwrite(fd, buf, n, (off_t)addr) : pread(fd, buf, n, (off_t)addr);
-        if (r > 0 || n == 0)
-            return r;
-    }
-    return -1;
+    if (mem_open(sp) < 0)
+        return -1;
+    if (sp->mem >= 0)
+        return to_program ? pwrite(sp->mem, buf, n, (off_t)addr) : pread(sp->mem, buf, n, (off_t)addr);
+    if (!notif_valid(sp))
+        return -1;
+    struct iovec local = {.iov_base = buf, .iov_len = n};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = n};
+    pid_t pid = (pid_t)sp->req->pid;
+    return to_program ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+                      : process_vm_readv(pid, &local, 1, &remote, 1, 0);
 }
 
+/* A NUL-terminated string of the program's, page by page (a path may end
+ * just before an unmapped page). */
 static int read_string(sup_t *sp, uint64_t addr, char *out, size_t size)
 {
-    ssize_t r = mem_io(sp, out, size - 1, addr, false);
-    if (r <= 0)
-        return -EFAULT;
-    if (!memchr(out, '\0', (size_t)r))
-        return (size_t)r == size - 1 ? -ENAMETOOLONG : -EFAULT; /* ran off the mapping */
-    return 0;
+    size_t got = 0;
+    while (got < size - 1) {
+        size_t page_left = 4096 - (size_t)((addr + got) % 4096);
+        size_t want = page_left < size - 1 - got ? page_left : size - 1 - got;
+        ssize_t r = mem_io(sp, out + got, want, addr + got, false);
+        if (r <= 0)
+            return -EFAULT;
+        if (memchr(out + got, '\0', (size_t)r))
+            return 0;
+        got += (size_t)r;
+        if ((size_t)r < want)
+            return -EFAULT; /* ran off the mapping without a NUL */
+    }
+    return -ENAMETOOLONG;
 }
 
 /* "/dev//x/./y" -> "/dev/x/y".  Paths with ".." are left alone. */
@@ -485,6 +490,7 @@ static int answer_one(sup_t *sp)
         return errno == EINTR || errno == ENOENT ? 0 : -errno;
     bool cont;
     long rc = handle(sp, &cont);
+    mem_close(sp);
     memset(sp->resp, 0, sizeof *sp->resp);
     sp->resp->id = sp->req->id;
     if (cont) {
@@ -508,8 +514,7 @@ static int sup_init(sup_t *sp, zvm_session_t *s, int listener, zvm_error_t *err)
     sp->listener = listener;
     for (size_t i = 0; i < sizeof sp->slots / sizeof sp->slots[0]; i++)
         sp->slots[i] = SLOT_FREE;
-    for (unsigned i = 0; i < MEM_CACHE; i++)
-        sp->mem[i].fd = -1;
+    sp->mem = -1;
     static const char *const std_alias[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     for (int i = 0; i < 3; i++) {
         int c = zvm_session_find_channel(s, std_alias[i]);
@@ -536,9 +541,7 @@ static int sup_init(sup_t *sp, zvm_session_t *s, int listener, zvm_error_t *err)
 
 static void sup_release(sup_t *sp)
 {
-    for (unsigned i = 0; i < MEM_CACHE; i++)
-        if (sp->mem[i].fd >= 0)
-            close(sp->mem[i].fd);
+    mem_close(sp);
     free(sp->req);
     free(sp->resp);
     free(sp->buf);
