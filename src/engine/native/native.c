@@ -129,7 +129,7 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bo
     r->peak_memory = (uint64_t)res->maxrss_kb * 1024u;
     if (res->timed_out) {
         zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
-    } else if (oom && !res->error[0]) {
+    } else if ((oom || res->memory_exceeded) && !res->error[0]) {
         /* The cgroup says so for certain. */
         zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
         r->user_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
@@ -222,7 +222,8 @@ static int native_run(zvm_session_t *s, zvm_report_t *r)
     zvm_supervisor_result_t res;
     memset(&res, 0, sizeof res);
     uint64_t t0 = zvm_now_ns();
-    if (zvm__supervise(s, pid, pidfd, -1, sv[0], &res, &err) < 0) {
+    uint64_t tree_limit = cg.dirfd >= 0 ? 0 : s->manifest.memory;
+    if (zvm__supervise(s, pid, pidfd, -1, sv[0], tree_limit, &res, &err) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg);

@@ -98,6 +98,10 @@ void zvm__cgroup_create(const zvm_session_t *s, zvm_cgroup_t *cg);
 /* After the run: was the memory limit hit, and the peak; then remove it. */
 void zvm__cgroup_finish(zvm_cgroup_t *cg, bool *oom, uint64_t *peak);
 
+/* memwatch.c: memory (Pss) of the process tree under root, in bytes; 0
+ * when root has no children (RLIMIT_AS then holds it alone). */
+uint64_t zvm__tree_memory(pid_t root);
+
 /* supervisor.c */
 typedef struct zvm_supervisor_result {
     int wait_status;
@@ -105,11 +109,14 @@ typedef struct zvm_supervisor_result {
     long maxrss_kb;
     bool timed_out;
     bool exec_failed;
+    bool memory_exceeded;              /* the tree passed Memory (memwatch) */
     char error[ZVM_ERROR_MSG_MAX];     /* child's setup failure, if any */
 } zvm_supervisor_result_t;
 
+/* tree_limit: kill the jail when its processes together pass this many
+ * bytes (0: off, a cgroup holds them). */
 int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int sync_fd,
-                   zvm_supervisor_result_t *res, zvm_error_t *err);
+                   uint64_t tree_limit, zvm_supervisor_result_t *res, zvm_error_t *err);
 
 /* Messages on the sync socket, child -> parent. */
 enum { ZVM_SYNC_LISTENER = 'L', ZVM_SYNC_ERROR = 'E' };

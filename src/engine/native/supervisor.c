@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -577,7 +578,7 @@ static int sync_recv(int sock, int *fd, char *text, size_t size)
 }
 
 int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int sync_fd,
-                   zvm_supervisor_result_t *res, zvm_error_t *err)
+                   uint64_t tree_limit, zvm_supervisor_result_t *res, zvm_error_t *err)
 {
     sup_t *sp = malloc(sizeof *sp);
     if (!sp)
@@ -599,14 +600,24 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
     struct itimerval it = {.it_value = {.tv_sec = s->manifest.timeout}};
     setitimer(ITIMER_REAL, &it, NULL);
 
+    /* The memory of the whole tree, a few times a second (memwatch.c). */
+    int tick = -1;
+    if (tree_limit) {
+        tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        struct itimerspec every = {.it_interval = {0, 50000000}, .it_value = {0, 50000000}};
+        if (tick >= 0)
+            timerfd_settime(tick, 0, &every, NULL);
+    }
+
     bool sync_open = true, exited = false;
     while (!exited) {
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = pidfd, .events = POLLIN},
             {.fd = sp->listener, .events = sp->listener >= 0 ? POLLIN : 0},
             {.fd = sync_open ? sync_fd : -1, .events = POLLIN},
+            {.fd = tick, .events = POLLIN},
         };
-        if (poll(p, 3, -1) < 0) {
+        if (poll(p, 4, -1) < 0) {
             if (errno == EINTR)
                 continue;
             zvm_error_errno(err, errno, "poll");
@@ -638,9 +649,20 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
             close(sp->listener);
             sp->listener = -1;
         }
+        if (p[3].revents & POLLIN) {
+            uint64_t ticks;
+            if (read(tick, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+                ticks = 0;
+            if (!res->memory_exceeded && zvm__tree_memory(pid) > tree_limit) {
+                res->memory_exceeded = true;
+                kill(pid, SIGKILL);
+            }
+        }
         if (p[0].revents & POLLIN)
             exited = true;
     }
+    if (tick >= 0)
+        close(tick);
 
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);

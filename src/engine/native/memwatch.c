@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Memory of the whole sandbox without a cgroup.  RLIMIT_AS bounds each
+ * process, not their sum: a program that forks could hold its Memory many
+ * times over.  Without a delegated cgroup the supervisor therefore measures
+ * the tree a few times a second: the proportional set size (Pss, so pages
+ * shared after fork count once) of every process below the jail's pid 1,
+ * walked through /proc/<pid>/task/<tid>/children.  A lone process is left
+ * to RLIMIT_AS and costs one small read.
+ */
+#include "engine/native/native.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+#define MAX_DEPTH 64
+
+/* Pss of one process in bytes (0 when it is gone). */
+static uint64_t pss_of(pid_t pid)
+{
+    char path[64];
+    cleanup_free char *text = NULL;
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    if (zvm_read_file(path, 1 << 16, &text, NULL) < 0)
+        return 0;
+    const char *p = strstr(text, "\nPss:");
+    return p ? strtoull(p + 5, NULL, 10) * 1024u : 0;
+}
+
+/* Call fn for each child of every thread of pid; returns how many. */
+static unsigned each_child(pid_t pid, void (*fn)(pid_t, void *), void *arg)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    unsigned n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[320];
+        cleanup_free char *text = NULL;
+        snprintf(file, sizeof file, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+        if (zvm_read_file(file, 1 << 20, &text, NULL) < 0)
+            continue;
+        for (char *s = text, *end; *s; s = end) {
+            long child = strtol(s, &end, 10);
+            if (end == s)
+                break;
+            n++;
+            if (fn)
+                fn((pid_t)child, arg);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+struct walk {
+    uint64_t total;
+    int depth;
+};
+
+static void add_tree(pid_t pid, void *arg)
+{
+    struct walk *w = arg;
+    w->total += pss_of(pid);
+    if (w->depth < MAX_DEPTH) {
+        w->depth++;
+        each_child(pid, add_tree, w);
+        w->depth--;
+    }
+}
+
+uint64_t zvm__tree_memory(pid_t root)
+{
+    if (each_child(root, NULL, NULL) == 0)
+        return 0; /* a lone process: RLIMIT_AS holds it */
+    struct walk w = {0, 0};
+    add_tree(root, &w);
+    return w.total;
+}
