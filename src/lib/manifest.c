@@ -83,26 +83,10 @@ static int oom(parser_t *p)
 
 /* ---- text helpers ------------------------------------------------------ */
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Strip blanks at both ends, in place. */
-static char *trim(char *s)
-{
-    while (is_blank(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && is_blank(s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static bool has_blank(const char *s)
 {
     for (; *s; s++)
-        if (is_blank(*s))
+        if (zvm_is_blank(*s))
             return true;
     return false;
 }
@@ -117,7 +101,7 @@ static size_t split_fields(char *s, char **fields, size_t max)
         if (comma)
             *comma = '\0';
         if (n < max)
-            fields[n] = trim(s);
+            fields[n] = zvm_trim(s);
         n++;
         if (!comma)
             return n;
@@ -413,15 +397,15 @@ static const key_def_t keys[KEY_COUNT] = {
 
 static int parse_line(parser_t *p, char *s)
 {
-    s = trim(s);
+    s = zvm_trim(s);
     if (*s == '\0' || *s == '#')
         return 0;
     char *eq = strchr(s, '=');
     if (!eq)
         return fail(p, "line is not 'Key = value'");
     *eq = '\0';
-    char *key = trim(s);
-    char *value = trim(eq + 1);
+    char *key = zvm_trim(s);
+    char *value = zvm_trim(eq + 1);
     if (*key == '\0')
         return fail(p, "line is not 'Key = value'");
 

@@ -171,21 +171,6 @@ bad:
 
 /* ---- small parsing helpers --------------------------------------------- */
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static char *trim(char *s)
-{
-    while (is_blank(*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && is_blank(s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Unescape a raw value into *out (malloc'd). */
 static int unescape_value(parser_t *p, const char *raw, char **out)
 {
@@ -222,9 +207,9 @@ static int split_fields(parser_t *p, char *s, fields_t *f)
             *comma = '\0';
         char *eq = strchr(s, '=');
         if (!eq)
-            return fail(p, "field '%s' is not 'key=value'", trim(s));
+            return fail(p, "field '%s' is not 'key=value'", zvm_trim(s));
         *eq = '\0';
-        char *key = trim(s);
+        char *key = zvm_trim(s);
         size_t i = 0;
         while (i < f->n && strcmp(f->names[i], key) != 0)
             i++;
@@ -232,7 +217,7 @@ static int split_fields(parser_t *p, char *s, fields_t *f)
             return fail(p, "unknown field '%s' in [%s]", key, section_names[p->section]);
         if (f->values[i])
             return fail(p, "duplicate field '%s'", key);
-        f->values[i] = trim(eq + 1);
+        f->values[i] = zvm_trim(eq + 1);
     }
     for (size_t i = 0; i < f->nrequired; i++)
         if (!f->values[i])
@@ -343,12 +328,12 @@ static int parse_args(parser_t *p, char *value)
     zvm_nvram_t *nv = p->nv;
     size_t cap = 0;
     for (char *s = value; *s;) {
-        while (is_blank(*s))
+        while (zvm_is_blank(*s))
             s++;
         if (*s == '\0')
             break;
         char *e = s;
-        while (*e && !is_blank(*e))
+        while (*e && !zvm_is_blank(*e))
             e++;
         char saved = *e;
         *e = '\0';
@@ -426,7 +411,7 @@ static int parse_setting(parser_t *p, char *s)
     if (!eq)
         return fail(p, "line is not 'key = value'");
     *eq = '\0';
-    char *key = trim(s), *value = trim(eq + 1);
+    char *key = zvm_trim(s), *value = zvm_trim(eq + 1);
     if (strcmp(key, keys[p->section]) != 0)
         return fail(p, "unknown key '%s' in [%s]", key, section_names[p->section]);
     if (*seen[p->section])
@@ -450,7 +435,7 @@ static int parse_section_header(parser_t *p, char *s)
     if (s[n - 1] != ']')
         return fail(p, "bad section header '%s'", s);
     s[n - 1] = '\0';
-    char *name = trim(s + 1);
+    char *name = zvm_trim(s + 1);
     int id = lookup(section_names, SEC_COUNT, name);
     if (id <= SEC_NONE)
         return fail(p, "unknown section '%s'", name);
@@ -460,7 +445,7 @@ static int parse_section_header(parser_t *p, char *s)
 
 static int parse_line(parser_t *p, char *s)
 {
-    s = trim(s);
+    s = zvm_trim(s);
     if (*s == '\0' || *s == '#' || *s == ';')
         return 0;
     if (*s == '[')

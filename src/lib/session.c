@@ -17,7 +17,6 @@
 #include "zvm/image.h"
 
 #define NVRAM_ALIAS "/dev/nvram"
-#define NVRAM_MAX_BYTES (1024u * 1024u)
 #define TCP_CONNECT_TIMEOUT_MS 10000
 
 int zvm_session_find_channel(const zvm_session_t *s, const char *alias)
@@ -56,12 +55,7 @@ static int load_nvram(zvm_session_t *s, zvm_error_t *err)
     if (c->is_tcp)
         return zvm_error_set(err, EINVAL, "channel '%s': nvram must be a file, not '%s'",
                              NVRAM_ALIAS, c->uri);
-    cleanup_free char *text = NULL;
-    size_t len = 0;
-    int rc = zvm_read_file(c->uri, NVRAM_MAX_BYTES, &text, &len);
-    if (rc < 0)
-        return zvm_error_errno(err, -rc, "cannot read nvram '%s'", c->uri);
-    return zvm_nvram_parse(&s->nvram, text, len, c->uri, err);
+    return zvm_nvram_load(&s->nvram, c->uri, err);
 }
 
 static int build_argv_envp(zvm_session_t *s, zvm_error_t *err)

@@ -130,3 +130,13 @@ zvm_path_form_t zvm_path_form(const char *path)
         s = e + 1;
     }
 }
+
+char *zvm_trim(char *s)
+{
+    while (zvm_is_blank(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && zvm_is_blank(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}

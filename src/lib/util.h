@@ -50,6 +50,15 @@ int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Write a whole string to a path (e.g. /proc/PID/uid_map); 0 or -errno. */
 int zvm_write_file(const char *path, const char *text);
 
+/* Blanks of the text formats (manifest, nvram): space, tab, CR, VT, FF. */
+static inline bool zvm_is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Strip blanks at both ends of s, in place; returns the new start. */
+char *zvm_trim(char *s);
+
 /* How a path inside the sandbox is written.  Aliases and mountpoints must
  * be ZVM_PATH_CLEAN: absolute, no "." or ".." part, no empty part ("//" or
  * a trailing "/"); "/" alone is clean. */
