@@ -508,6 +508,25 @@ static int answer_one(sup_t *sp)
 
 /* ---- setup and the loop ---------------------------------------------- */
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/*
+ * The program blocks on each notification until we answer, so program and
+ * supervisor take turns.  Linux 6.6 can hand the CPU straight over in both
+ * directions instead of going through the scheduler's wake-up path: a round
+ * trip drops from about 15 us to 4 us.  Older kernels refuse the flag; the
+ * supervisor then works as before.
+ */
+static void listener_wake_sync(int listener)
+{
+    (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+}
+
 static int sup_init(sup_t *sp, zvm_session_t *s, int listener, zvm_error_t *err)
 {
     memset(sp, 0, sizeof *sp);
@@ -629,6 +648,7 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
             int type = sync_recv(sync_fd, &fd, text, sizeof text);
             if (type == ZVM_SYNC_LISTENER && fd >= 0 && sp->listener < 0) {
                 sp->listener = fd;
+                listener_wake_sync(fd);
             } else if (type == ZVM_SYNC_ERROR) {
                 snprintf(res->error, sizeof res->error, "%s", text);
                 res->exec_failed = strncmp(text, "cannot execute", 14) == 0;
