@@ -9,6 +9,8 @@
  *   [mapping]  channel=/dev/stdin,mode=char|file|pipe
  *   [debug]    verbosity=N                      0..4
  *   [time]     seconds=<unix time>              the clock's start
+ *   [random]   seed=N                           wasm: random_get gives a fixed
+ *                                               sequence (determinism; not secret)
  *
  * Values use the `\xHH` escape: in args each word, in [env] the name and
  * value, in [fstab]/[mapping] the fields.  The writer escapes '\\', '"', ',',
@@ -65,6 +67,8 @@ typedef struct zvm_nvram {
     int verbosity;        /* 0 when absent */
     bool has_time;
     int64_t time_seconds;
+    bool has_seed;        /* [random] seed: random_get gives a fixed sequence */
+    uint64_t seed;
 } zvm_nvram_t;
 
 int zvm_nvram_parse(zvm_nvram_t *nv, const char *text, size_t len,

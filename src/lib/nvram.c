@@ -32,12 +32,14 @@ typedef enum section {
     SEC_MAPPING,
     SEC_DEBUG,
     SEC_TIME,
+    SEC_RANDOM,
     SEC_COUNT,
 } section_t;
 
 static const char *const section_names[SEC_COUNT] = {
     [SEC_NONE] = "", [SEC_ARGS] = "args", [SEC_ENV] = "env", [SEC_FSTAB] = "fstab",
     [SEC_MAPPING] = "mapping", [SEC_DEBUG] = "debug", [SEC_TIME] = "time",
+    [SEC_RANDOM] = "random",
 };
 
 static const char *const mode_names[] = {
@@ -50,7 +52,7 @@ typedef struct parser {
     zvm_error_t *err;
     unsigned line;
     section_t section;
-    bool seen_args, seen_verbosity, seen_seconds;
+    bool seen_args, seen_verbosity, seen_seconds, seen_seed;
     size_t env_cap, fstab_cap, mapping_cap;
 } parser_t;
 
@@ -397,15 +399,35 @@ static int parse_seconds(parser_t *p, const char *value)
     return 0;
 }
 
-/* A `key = value` line of [args], [debug] or [time]. */
+/* Decimal digits, within uint64_t. */
+static int parse_seed(parser_t *p, const char *value)
+{
+    uint64_t v = 0;
+    if (*value == '\0')
+        return fail(p, "bad number '%s' for seed", value);
+    for (const char *s = value; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return fail(p, "bad number '%s' for seed", value);
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return fail(p, "seed out of range (0..%" PRIu64 "): %s", UINT64_MAX, value);
+        v = v * 10 + d;
+    }
+    p->nv->seed = v;
+    p->nv->has_seed = true;
+    return 0;
+}
+
+/* A `key = value` line of [args], [debug], [time] or [random]. */
 static int parse_setting(parser_t *p, char *s)
 {
     static const char *const keys[SEC_COUNT] = {
         [SEC_ARGS] = "args", [SEC_DEBUG] = "verbosity", [SEC_TIME] = "seconds",
+        [SEC_RANDOM] = "seed",
     };
     bool *seen[SEC_COUNT] = {
         [SEC_ARGS] = &p->seen_args, [SEC_DEBUG] = &p->seen_verbosity,
-        [SEC_TIME] = &p->seen_seconds,
+        [SEC_TIME] = &p->seen_seconds, [SEC_RANDOM] = &p->seen_seed,
     };
     char *eq = strchr(s, '=');
     if (!eq)
@@ -422,6 +444,8 @@ static int parse_setting(parser_t *p, char *s)
         return parse_args(p, value);
     case SEC_DEBUG:
         return parse_verbosity(p, value);
+    case SEC_RANDOM:
+        return parse_seed(p, value);
     default:
         return parse_seconds(p, value);
     }
@@ -628,6 +652,12 @@ char *zvm_nvram_format(const zvm_nvram_t *nv)
     if (nv->has_time) {
         snprintf(num, sizeof num, "%" PRId64, nv->time_seconds);
         sb_add(&b, "[time]\nseconds=");
+        sb_add(&b, num);
+        sb_add(&b, "\n");
+    }
+    if (nv->has_seed) {
+        snprintf(num, sizeof num, "%" PRIu64, nv->seed);
+        sb_add(&b, "[random]\nseed=");
         sb_add(&b, num);
         sb_add(&b, "\n");
     }

@@ -173,8 +173,14 @@ static void test_parse(void)
            "time at INT64_MAX; verbosity 0 when absent");
     zvm_nvram_release(&nv);
 
+    static const char seed[] = "[random]\nseed = 18446744073709551615\n";
+    r = parse_ok(&nv, seed, sizeof seed - 1);
+    tap_ok(r == 0 && nv.has_seed && nv.seed == UINT64_MAX, "random seed at UINT64_MAX");
+    zvm_nvram_release(&nv);
+
     r = parse_ok(&nv, "", 0);
-    tap_ok(r == 0 && nv.nargs == 0 && nv.args == NULL && !nv.has_time, "empty nvram");
+    tap_ok(r == 0 && nv.nargs == 0 && nv.args == NULL && !nv.has_time && !nv.has_seed,
+           "empty nvram");
     zvm_nvram_release(&nv);
     zvm_nvram_release(&nv);
 }
@@ -222,6 +228,13 @@ static void test_refused(void)
             "negative verbosity");
     refused("[debug]\nverbosity=1\n[debug]\nverbosity=2\n",
             "nv.txt:4: duplicate key 'verbosity'", "verbosity twice");
+    refused("[random]\nseed=-1\n", "nv.txt:2: bad number '-1' for seed", "seed -1");
+    refused("[random]\nseed=18446744073709551616\n",
+            "nv.txt:2: seed out of range (0..18446744073709551615): 18446744073709551616",
+            "seed overflow");
+    refused("[random]\nseed=1\nseed=2\n", "nv.txt:3: duplicate key 'seed'", "seed twice");
+    refused("[random]\nseconds=1\n", "nv.txt:2: unknown key 'seconds' in [random]",
+            "random: unknown key");
     refused("[time]\nseconds=12x\n", "nv.txt:2: bad number '12x' for seconds", "seconds 12x");
     refused("[time]\nseconds=-\n", "nv.txt:2: bad number '-' for seconds", "seconds '-'");
     refused("[time]\nseconds=9223372036854775808\n",
@@ -241,7 +254,8 @@ static bool nvram_equal(const zvm_nvram_t *a, const zvm_nvram_t *b)
 {
     if (a->nargs != b->nargs || a->nenv != b->nenv || a->nfstab != b->nfstab ||
         a->nmapping != b->nmapping || a->verbosity != b->verbosity ||
-        a->has_time != b->has_time || (a->has_time && a->time_seconds != b->time_seconds))
+        a->has_time != b->has_time || (a->has_time && a->time_seconds != b->time_seconds) ||
+        a->has_seed != b->has_seed || (a->has_seed && a->seed != b->seed))
         return false;
     for (size_t i = 0; i < a->nargs; i++)
         if (!str_eq(a->args[i], b->args[i]))
@@ -300,7 +314,7 @@ static void test_round_trip(void)
     zvm_nvram_t nv = {
         .args = args, .nargs = 11, .env = env, .nenv = 4, .fstab = fstab, .nfstab = 2,
         .mapping = mapping, .nmapping = 3, .verbosity = 3, .has_time = true,
-        .time_seconds = INT64_MIN,
+        .time_seconds = INT64_MIN, .has_seed = true, .seed = UINT64_MAX,
     };
     round_trip(&nv, "tricky strings, every byte 1..255");
 
