@@ -32,6 +32,7 @@ typedef enum zvm_exit_state {
     ZVM_EXIT_TIMEOUT,
     ZVM_EXIT_MEMORY,
     ZVM_EXIT_SIGNAL,
+    ZVM_EXIT_TRAP,           /* wasm: the program trapped (detail: which trap) */
     ZVM_EXIT_BAD_MANIFEST,
     ZVM_EXIT_NOT_FOUND,
     ZVM_EXIT_BAD_PROGRAM,

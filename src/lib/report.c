@@ -63,6 +63,7 @@ const char *zvm_report_exit_string(const zvm_report_t *r, char *buf, size_t size
         [ZVM_EXIT_TIMEOUT] = "timeout",
         [ZVM_EXIT_MEMORY] = "memory limit",
         [ZVM_EXIT_SIGNAL] = "killed by signal",
+        [ZVM_EXIT_TRAP] = "trap",
         [ZVM_EXIT_BAD_MANIFEST] = "bad manifest",
         [ZVM_EXIT_NOT_FOUND] = "program not found",
         [ZVM_EXIT_BAD_PROGRAM] = "bad program",
@@ -159,6 +160,7 @@ int zvm_report_exit_status(const zvm_report_t *r)
     case ZVM_EXIT_TIMEOUT:
     case ZVM_EXIT_MEMORY:
     case ZVM_EXIT_SIGNAL:
+    case ZVM_EXIT_TRAP:
         return 1;
     case ZVM_EXIT_BAD_MANIFEST:
         return 2;

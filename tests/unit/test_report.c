@@ -116,6 +116,12 @@ static void test_text(void)
     text_is(&r, "0\n0\n0\ndisabled\n0.00 0.00 0 0 0 0 0 0 0 0\nkilled by signal 9\n",
             "killed by signal 9");
 
+    /* a wasm trap names its kind */
+    zvm_report_init(&r);
+    zvm_report_set_exit(&r, ZVM_EXIT_TRAP, "%s", "integer divide by zero");
+    text_is(&r, "0\n0\n0\ndisabled\n0.00 0.00 0 0 0 0 0 0 0 0\ntrap (integer divide by zero)\n",
+            "trap with its kind");
+
     /* bad manifest with detail, validator refused */
     zvm_report_init(&r);
     r.validator = 1;
@@ -317,7 +323,8 @@ static void test_exit_status(void)
         int want;
     } cases[] = {
         {ZVM_EXIT_OK, 0},           {ZVM_EXIT_QUOTA, 0},        {ZVM_EXIT_TIMEOUT, 1},
-        {ZVM_EXIT_MEMORY, 1},       {ZVM_EXIT_SIGNAL, 1},       {ZVM_EXIT_BAD_MANIFEST, 2},
+        {ZVM_EXIT_MEMORY, 1},       {ZVM_EXIT_SIGNAL, 1},       {ZVM_EXIT_TRAP, 1},
+        {ZVM_EXIT_BAD_MANIFEST, 2},
         {ZVM_EXIT_NOT_FOUND, 3},    {ZVM_EXIT_BAD_PROGRAM, 3},  {ZVM_EXIT_SANDBOX_ERROR, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
