@@ -34,9 +34,11 @@
 #define ZVM_IMAGE_ROOT_OWNER 65534u
 
 /* The cache directory: $ZEROVM_CACHE_DIR, else $XDG_CACHE_HOME/zerovm, else
- * $HOME/.cache/zerovm, else /tmp/zerovm-<uid>.  It is created (mode 0700)
- * when missing, refused when it is not a directory owned by the caller or
- * is writable by others, and made 0700 when others may read it.  Returns a malloc'd path or NULL. */
+ * $HOME/.cache/zerovm, else (also when those cannot be used, e.g. a HOME
+ * of /nonexistent) /tmp/zerovm-<uid>.  It is created (mode 0700) when
+ * missing, refused when it is not a directory owned by the caller or is
+ * writable by others, and made 0700 when others may read it.  Returns a
+ * malloc'd path or NULL. */
 char *zvm_cache_dir(zvm_error_t *err);
 
 /* Unpack `tar_path` (host file) into `cache_dir`/images/<sha256>/ unless

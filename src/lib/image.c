@@ -972,23 +972,36 @@ char *zvm_cache_dir(zvm_error_t *err)
 {
     const char *env;
     char *path = NULL;
-    bool shared = false;
-    int n;
-    if ((env = getenv("ZEROVM_CACHE_DIR")) && *env)
+    bool explicit = false;
+    int n = 0;
+    if ((env = getenv("ZEROVM_CACHE_DIR")) && *env) {
         n = asprintf(&path, "%s", env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/')
+        explicit = true;
+    } else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') {
         n = asprintf(&path, "%s/zerovm", env);
-    else if ((env = getenv("HOME")) && *env)
+    } else if ((env = getenv("HOME")) && *env) {
         n = asprintf(&path, "%s/.cache/zerovm", env);
-    else {
-        n = asprintf(&path, "/tmp/zerovm-%u", (unsigned)geteuid());
-        shared = true;
     }
     if (n < 0) {
         zvm_error_set(err, ENOMEM, "out of memory");
         return NULL;
     }
-    if (prepare_cache_dir(path, shared, err) < 0) {
+    if (path) {
+        if (prepare_cache_dir(path, false, err) == 0)
+            return path;
+        free(path);
+        path = NULL;
+        /* A service user's HOME is often not writable (/nonexistent):
+         * use the per-user directory in /tmp instead.  An explicitly named
+         * cache that does not work is an error. */
+        if (explicit)
+            return NULL;
+    }
+    if (asprintf(&path, "/tmp/zerovm-%u", (unsigned)geteuid()) < 0) {
+        zvm_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (prepare_cache_dir(path, true, err) < 0) {
         free(path);
         return NULL;
     }

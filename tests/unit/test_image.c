@@ -849,6 +849,15 @@ static void test_cache_dir(void)
     free(dir);
     unsetenv("XDG_CACHE_HOME");
 
+    /* A HOME where nothing can be made (a file in the way): /tmp/zerovm-<uid>. */
+    snprintf(p, sizeof p, "%s/home-file", tmp);
+    write_bytes(p, "x", 1);
+    setenv("HOME", p, 1);
+    snprintf(want, sizeof want, "/tmp/zerovm-%u", (unsigned)geteuid());
+    dir = zvm_cache_dir(&err);
+    tap_is_str(dir, want, "cache dir: an unusable HOME falls back to /tmp/zerovm-<uid>");
+    free(dir);
+
     snprintf(p, sizeof p, "%s/open", tmp);
     mkdir(p, 0777);
     chmod(p, 0777);
