@@ -89,7 +89,7 @@
 #include "zvm/error.h"
 /* src/engine/native/seccomp.c (internal to the engine, declared here so the
  * benchmark depends on nothing but this one symbol). */
-int zvm__seccomp_load(int *listener, zvm_error_t *err);
+int zvm__seccomp_load(bool wasm, int *listener, zvm_error_t *err);
 #endif
 
 #define NS_ALL                                                                               \
@@ -677,7 +677,7 @@ static int do_zvm_seccomp(uint64_t *ns)
     zvm_error_t err = {0};
     int listener = -1;
     uint64_t t0 = now_ns();
-    int rc = zvm__seccomp_load(&listener, &err);
+    int rc = zvm__seccomp_load(false, &listener, &err);
     *ns = now_ns() - t0;
     return rc;
 }

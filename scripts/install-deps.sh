@@ -1,5 +1,7 @@
 #!/bin/sh
 # Install the Debian 12 packages zerovm needs to build, test and benchmark.
+# wabt (wasm2c) and gcc are also what the wasm engine compiles modules with
+# at run time; clang-16 and wasi-libc build the wasm test programs.
 # Run as root (or through sudo).  Idempotent.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
@@ -15,5 +17,7 @@ if [ ! -e /var/lib/apt/lists/lock ] || [ -z "$(ls /var/lib/apt/lists/ 2>/dev/nul
 fi
 apt-get install -y -q --no-install-recommends \
     gcc libc6-dev meson ninja-build pkg-config \
-    libseccomp-dev libarchive-dev libjansson-dev libssl-dev \
+    libseccomp-dev libarchive-dev libjansson-dev libssl-dev nettle-dev \
+    wabt \
+    clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 \
     python3 util-linux tar gzip

@@ -45,6 +45,10 @@ typedef struct zvm_session {
     char **envp;                 /* NULL-terminated "K=V" */
     char *cache_dir;
     int verbosity;
+    /* What an engine's validate() found for its run() (e.g. the compiled
+     * module); released with the session. */
+    void *engine_data;
+    void (*engine_data_release)(void *data);
 } zvm_session_t;
 
 int zvm_session_load(zvm_session_t *s, const char *manifest_path, zvm_report_t *r,

@@ -22,7 +22,7 @@ static void usage(FILE *out)
           "Run the program of MANIFEST in a sandbox and print the report.\n"
           "\n"
           "options:\n"
-          "  -e, --engine=NAME    engine to use (native); default: by the program's format\n"
+          "  -e, --engine=NAME    engine to use (native, wasm); default: by the program's format\n"
           "  -r, --report=FORMAT  report format: text (six lines, default) or json\n"
           "  -q, --quiet          no error messages on stderr (the report still says why)\n"
           "  -h, --help           show this help\n"

@@ -12,6 +12,7 @@
 
 static const zvm_engine_t *const engines[] = {
     &zvm_engine_native,
+    &zvm_engine_wasm,
 };
 
 const zvm_engine_t *zvm_engine_find(const char *name)

@@ -26,8 +26,9 @@ typedef struct zvm_engine {
 } zvm_engine_t;
 
 extern const zvm_engine_t zvm_engine_native;
+extern const zvm_engine_t zvm_engine_wasm;
 
-/* Engine by name ("native"), or NULL. */
+/* Engine by name ("native", "wasm"), or NULL. */
 const zvm_engine_t *zvm_engine_find(const char *name);
 
 /* Engine for the program file (by its first bytes), or NULL when none

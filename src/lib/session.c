@@ -121,9 +121,11 @@ static int check_program(zvm_session_t *s, zvm_report_t *r, zvm_error_t *err)
         zvm_report_set_exit(r, ZVM_EXIT_NOT_FOUND, "%s", p);
         return zvm_error_errno(err, errno, "program '%s'", p);
     }
-    if (!S_ISREG(st.st_mode) || access(p, X_OK) < 0) {
+    /* Readable is enough here: a wasm module need not be executable; the
+     * native engine checks that its ELF program is. */
+    if (!S_ISREG(st.st_mode) || access(p, R_OK) < 0) {
         zvm_report_set_exit(r, ZVM_EXIT_NOT_FOUND, "%s", p);
-        return zvm_error_set(err, EACCES, "program '%s' is not an executable file", p);
+        return zvm_error_set(err, EACCES, "program '%s' is not a readable file", p);
     }
     return 0;
 }
@@ -264,6 +266,8 @@ void zvm_session_release(zvm_session_t *s)
     strv_free(s->argv);
     strv_free(s->envp);
     free(s->cache_dir);
+    if (s->engine_data && s->engine_data_release)
+        s->engine_data_release(s->engine_data);
     zvm_nvram_release(&s->nvram);
     zvm_manifest_release(&s->manifest);
     memset(s, 0, sizeof *s);

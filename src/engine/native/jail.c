@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The child's side of the native engine: from clone() to execve(), a
- * straight list of steps, each of which either succeeds or reports why on
+ * The child's side of the native engine: from clone() to execve() (or to
+ * a runner such as the wasm engine's), a straight list of steps, each of which either succeeds or reports why on
  * the sync socket and exits.  The child starts in new user, mount, pid,
  * network, ipc, uts and cgroup namespaces with every capability in them and
  * none outside.
@@ -144,19 +144,32 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
         null_std_fds(&err) < 0 ||
         drop_capabilities(&err) < 0)                       /* no caps, no_new_privs */
         fail(j, &err);
-    /* Nothing of the supervisor's may survive exec; the sync socket and the
-     * program fd are close-on-exec already. */
-    if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+    const zvm_jail_runner_t *runner = j->runner;
+    if (runner) {
+        if (runner->prepare(runner->arg, &err) < 0)
+            fail(j, &err);
+        /* No exec will close the supervisor's descriptors: close them all
+         * but the sync socket now. */
+        if ((j->sync_fd > 3 && syscall(SYS_close_range, 3, j->sync_fd - 1, 0) < 0) ||
+            syscall(SYS_close_range, j->sync_fd + 1, ~0u, 0) < 0) {
+            zvm_error_errno(&err, errno, "close_range");
+            fail(j, &err);
+        }
+    } else if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+        /* Nothing of the supervisor's may survive exec; the sync socket and
+         * the program fd are close-on-exec already. */
         zvm_error_errno(&err, errno, "close_range");
         fail(j, &err);
     }
-    if (zvm__seccomp_load(&listener, &err) < 0)            /* the filter: last step */
-        fail(j, &err);
+    if (zvm__seccomp_load(runner && runner->tight_policy, &listener, &err) < 0)
+        fail(j, &err);                                     /* the filter: last step */
     sync_send(j->sync_fd, ZVM_SYNC_LISTENER, "", listener);
     close(listener);
     /* Limits last: the address-space limit is the program's, not ours. */
-    if (zvm__limits_apply(j->session, &err) < 0)
+    if (zvm__limits_apply(j->session, runner ? runner->extra_as : 0, &err) < 0)
         fail(j, &err);
+    if (runner)
+        runner->run(runner->arg, j->sync_fd);
 
     execve(j->exec_path, j->session->argv, j->session->envp);
     zvm_error_errno(&err, errno, "cannot execute '%s'", j->session->manifest.program);

@@ -45,10 +45,15 @@ static int set(int resource, rlim_t value, const char *name, zvm_error_t *err)
     return 0;
 }
 
-int zvm__limits_apply(const zvm_session_t *s, zvm_error_t *err)
+int zvm__limits_apply(const zvm_session_t *s, uint64_t extra_as, zvm_error_t *err)
 {
     const zvm_manifest_t *m = &s->manifest;
-    if (set(RLIMIT_AS, (rlim_t)m->memory, "RLIMIT_AS", err) < 0 ||
+    rlim_t as = (rlim_t)m->memory;
+    if (extra_as > RLIM_INFINITY - 1 - as)
+        as = RLIM_INFINITY - 1;
+    else
+        as += extra_as;
+    if (set(RLIMIT_AS, as, "RLIMIT_AS", err) < 0 ||
         set(RLIMIT_NPROC, ZVM_NPROC_LIMIT, "RLIMIT_NPROC", err) < 0 ||
         set(RLIMIT_NOFILE, ZVM_NOFILE_LIMIT, "RLIMIT_NOFILE", err) < 0 ||
         set(RLIMIT_CPU, (rlim_t)m->timeout + 1, "RLIMIT_CPU", err) < 0 ||

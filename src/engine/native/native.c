@@ -41,6 +41,10 @@ static int native_validate(zvm_session_t *s, zvm_report_t *r)
         zvm_report_set_exit(r, ZVM_EXIT_NOT_FOUND, "%s", s->manifest.program);
         return -1;
     }
+    if (access(s->manifest.program, X_OK) < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_NOT_FOUND, "%s: not executable", s->manifest.program);
+        return -1;
+    }
     if (zvm__elf_inspect(fd, &info, &err) < 0) {
         r->validator = 1;
         zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s: %s", s->manifest.program, err.msg);
@@ -68,11 +72,27 @@ static bool images_provide(const zvm_session_t *s, const char *path)
 static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
 {
     zvm_elf_info_t info;
-    memset(j, 0, sizeof *j);
-    j->session = s;
+    zvm__jail_defaults(s, j);
     cleanup_close int rfd = zvm_open_retry(s->manifest.program, O_RDONLY | O_CLOEXEC, 0);
     if (rfd < 0 || zvm__elf_inspect(rfd, &info, err) < 0)
         return -1;
+    /* A dynamic program needs its interpreter and libraries: unless an image
+     * brings them, show the host's /usr (read-only). */
+    j->host_runtime = info.dynamic && !images_provide(s, info.interp);
+    /* A program of the host's /usr runs from there (read-only inside), so it
+     * finds its own prefix (python3's standard library); any other from
+     * /dev/self, a read-only bind of the file. */
+    j->exec_path = j->host_runtime && strncmp(s->manifest.program, "/usr/", 5) == 0
+                       ? s->manifest.program
+                       : "/dev/self";
+    return 0;
+}
+
+void zvm__jail_defaults(const zvm_session_t *s, zvm_jail_t *j)
+{
+    memset(j, 0, sizeof *j);
+    j->session = s;
+    j->exec_path = "/dev/self";
     j->root_readonly = true;
     for (size_t i = 0; i < s->nmounts; i++) {
         if (strcmp(s->mounts[i].target, "/") == 0) {
@@ -83,15 +103,6 @@ static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
     }
     if (!j->root_image)
         j->root_readonly = false;
-    /* A dynamic program needs its interpreter and libraries: unless an image
-     * brings them, show the host's /usr (read-only). */
-    j->host_runtime = info.dynamic && !images_provide(s, info.interp);
-    /* A program of the host's /usr runs from there (read-only inside), so it
-     * finds its own prefix (python3's standard library); any other from
-     * /dev/self, a read-only bind of the file. */
-    j->exec_path = j->host_runtime && strncmp(s->manifest.program, "/usr/", 5) == 0
-                       ? s->manifest.program
-                       : "/dev/self";
     if (getuid() == 0) {
         j->outside_uid = ZVM_NOBODY_ID;
         j->outside_gid = ZVM_NOBODY_ID;
@@ -99,7 +110,6 @@ static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
         j->outside_uid = getuid();
         j->outside_gid = getgid();
     }
-    return 0;
 }
 
 static int write_id_maps(pid_t pid, const zvm_jail_t *j, zvm_error_t *err)
@@ -129,6 +139,8 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bo
     r->peak_memory = (uint64_t)res->maxrss_kb * 1024u;
     if (res->timed_out) {
         zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
+    } else if (res->trap[0]) {
+        zvm_report_set_exit(r, ZVM_EXIT_TRAP, "%s", res->trap);
     } else if ((oom || res->memory_exceeded) && !res->error[0]) {
         /* The cgroup says so for certain. */
         zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
@@ -160,17 +172,24 @@ static int native_run(zvm_session_t *s, zvm_report_t *r)
 {
     zvm_error_t err = {0};
     zvm_jail_t j;
+    r->engine = "native";
+    if (prepare_jail(s, &j, &err) < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s", err.msg);
+        return -1;
+    }
+    return zvm__jail_run(s, &j, r);
+}
+
+int zvm__jail_run(zvm_session_t *s, zvm_jail_t *jail, zvm_report_t *r)
+{
+    zvm_error_t err = {0};
+    zvm_jail_t j = *jail;
     int sv[2] = {-1, -1};
     int pidfd = -1;
     pid_t pid = -1;
     int rc = -1;
     zvm_cgroup_t cg = {.dirfd = -1};
 
-    r->engine = "native";
-    if (prepare_jail(s, &j, &err) < 0) {
-        zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s", err.msg);
-        goto out;
-    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "socketpair: %s", strerror(errno));
         goto out;

@@ -61,7 +61,27 @@ typedef struct zvm_jail {
     bool root_image;           /* some image is mounted at "/" */
     bool root_readonly;        /* every image at "/" is ro */
     uint32_t outside_uid, outside_gid;
+    const struct zvm_jail_runner *runner; /* NULL: exec the program */
 } zvm_jail_t;
+
+/* A program that is not exec'd (the wasm engine's): the child builds the
+ * same jail, then calls prepare (still allowed to set signal handlers),
+ * loads the filters (the tight policy when asked), applies the limits and
+ * calls run, which never returns. */
+typedef struct zvm_jail_runner {
+    bool tight_policy;                 /* the wasm policy instead of the ELF one */
+    uint64_t extra_as;                 /* see zvm__limits_apply */
+    int (*prepare)(void *arg, zvm_error_t *err);
+    void (*run)(void *arg, int sync_fd);   /* never returns */
+    void *arg;
+} zvm_jail_runner_t;
+
+/* native.c: the whole run of a jail (clone, id maps, supervise, report),
+ * for an exec'd program or a runner. */
+int zvm__jail_run(zvm_session_t *s, zvm_jail_t *j, zvm_report_t *r);
+/* A jail for the session's images with the outside ids (the caller, or
+ * nobody for root), the program at /dev/self, no runner. */
+void zvm__jail_defaults(const zvm_session_t *s, zvm_jail_t *j);
 
 /* Child side (jail.c).  Never returns; reports a failure on sync_fd. */
 _Noreturn void zvm__jail_child(const zvm_jail_t *j);
@@ -81,11 +101,15 @@ typedef struct zvm_rootfs_sources {
 int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_error_t *err);
 int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_error_t *err);
 
-/* seccomp.c: load the filter; *listener receives the notification fd. */
-int zvm__seccomp_load(int *listener, zvm_error_t *err);
+/* seccomp.c: load the filters (the notify filter, then the policy for an
+ * ELF program or the far tighter one for a wasm program); *listener
+ * receives the notification fd. */
+int zvm__seccomp_load(bool wasm, int *listener, zvm_error_t *err);
 
-/* limits.c: rlimits for the program (child, just before exec). */
-int zvm__limits_apply(const zvm_session_t *s, zvm_error_t *err);
+/* limits.c: rlimits for the program (child, just before exec).  extra_as
+ * is address space the runtime reserves beyond Memory (wasm: the guard
+ * region around linear memory, never backed). */
+int zvm__limits_apply(const zvm_session_t *s, uint64_t extra_as, zvm_error_t *err);
 
 /* limits.c: a cgroup v2 for the whole sandbox where the system delegates
  * one (parent side).  Never fails a run: without one, rlimits alone apply. */
@@ -110,6 +134,7 @@ typedef struct zvm_supervisor_result {
     bool timed_out;
     bool exec_failed;
     bool memory_exceeded;              /* the tree passed Memory (memwatch) */
+    char trap[ZVM_ERROR_MSG_MAX];      /* wasm: the trap that ended it, or "" */
     char error[ZVM_ERROR_MSG_MAX];     /* child's setup failure, if any */
 } zvm_supervisor_result_t;
 
@@ -119,6 +144,11 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
                    uint64_t tree_limit, zvm_supervisor_result_t *res, zvm_error_t *err);
 
 /* Messages on the sync socket, child -> parent. */
-enum { ZVM_SYNC_LISTENER = 'L', ZVM_SYNC_ERROR = 'E' };
+enum {
+    ZVM_SYNC_LISTENER = 'L',           /* + the listener fd */
+    ZVM_SYNC_ERROR = 'E',              /* set-up failed: text */
+    ZVM_SYNC_REFUSED = 'R',            /* the program cannot run: text */
+    ZVM_SYNC_TRAP = 'T',               /* wasm: the program trapped: kind */
+};
 
 #endif

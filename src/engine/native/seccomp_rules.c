@@ -234,6 +234,48 @@ static int build_policy(scmp_filter_ctx ctx, zvm_error_t *err)
     return 0;
 }
 
+/*
+ * The policy for a wasm program: the compiled module cannot make a system
+ * call (wasm2c code only calls the host functions), so this lists what the
+ * host functions (src/engine/wasm) need and kills the program on anything
+ * else.  No processes, no sockets, no signals handlers, no ioctl.
+ */
+static const int wasm_allowed[] = {
+    /* files and channels (channel calls are notified by the other filter) */
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(readv),
+    SCMP_SYS(writev), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(lseek), SCMP_SYS(close),
+    SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fcntl), SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(fallocate), SCMP_SYS(getdents64),
+    SCMP_SYS(openat), SCMP_SYS(mkdirat), SCMP_SYS(unlinkat), SCMP_SYS(renameat),
+    SCMP_SYS(renameat2), SCMP_SYS(readlinkat), SCMP_SYS(symlinkat), SCMP_SYS(linkat),
+    SCMP_SYS(utimensat), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
+    /* linear memory (memory.grow is an mprotect) and the host's heap */
+    SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    /* clocks, random, yielding */
+    SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
+    /* the end: exit, or a trap (a signal, its return, the longjmp's mask,
+     * and messages to the supervisor on the sync socket: the listener, a
+     * trap) */
+    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sigaltstack),
+};
+
+static int build_wasm_policy(scmp_filter_ctx ctx, zvm_error_t *err)
+{
+    for (size_t i = 0; i < sizeof wasm_allowed / sizeof wasm_allowed[0]; i++)
+        if (add(ctx, SCMP_ACT_ALLOW, wasm_allowed[i], 0, NULL, err) < 0)
+            return -1;
+    /* The limits are set after the filter (limits.c), on the child itself. */
+    struct scmp_arg_cmp self[] = {SCMP_A0_32(SCMP_CMP_EQ, 0)};
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, self, err) < 0 ||
+        add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setrlimit), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getrlimit), 0, NULL, err) < 0)
+        return -1;
+    return 0;
+}
+
 /* The second filter: which calls the supervisor answers.  Default allow;
  * stacked on the policy, the stricter verdict wins (kill > errno > notify >
  * allow), so this one only ever turns an allowed call into a notification.
@@ -323,7 +365,8 @@ int main(int argc, char **argv)
                  "#include <linux/filter.h>\n\n");
     /* The notify filter first: the policy forbids seccomp() itself. */
     if (emit(out, "zvm_notify_filter", SCMP_ACT_ALLOW, build_notify, &err) < 0 ||
-        emit(out, "zvm_policy_filter", SCMP_ACT_ERRNO(ENOSYS), build_policy, &err) < 0) {
+        emit(out, "zvm_policy_filter", SCMP_ACT_ERRNO(ENOSYS), build_policy, &err) < 0 ||
+        emit(out, "zvm_wasm_policy_filter", KILL, build_wasm_policy, &err) < 0) {
         fprintf(stderr, "seccomp-gen: %s\n", err.msg);
         fclose(out);
         remove(argv[1]);

@@ -649,9 +649,12 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
             if (type == ZVM_SYNC_LISTENER && fd >= 0 && sp->listener < 0) {
                 sp->listener = fd;
                 listener_wake_sync(fd);
-            } else if (type == ZVM_SYNC_ERROR) {
+            } else if (type == ZVM_SYNC_ERROR || type == ZVM_SYNC_REFUSED) {
                 snprintf(res->error, sizeof res->error, "%s", text);
-                res->exec_failed = strncmp(text, "cannot execute", 14) == 0;
+                res->exec_failed =
+                    type == ZVM_SYNC_REFUSED || strncmp(text, "cannot execute", 14) == 0;
+            } else if (type == ZVM_SYNC_TRAP) {
+                snprintf(res->trap, sizeof res->trap, "%s", text);
             } else {
                 if (fd >= 0)
                     close(fd);
@@ -684,6 +687,25 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
     if (tick >= 0)
         close(tick);
 
+    /* A last message may still wait behind the exit (a wasm trap is told
+     * just before the program ends). */
+    while (sync_open) {
+        struct pollfd last = {.fd = sync_fd, .events = POLLIN};
+        if (poll(&last, 1, 0) <= 0 || !(last.revents & POLLIN))
+            break;
+        int fd = -1;
+        char text[ZVM_ERROR_MSG_MAX];
+        int type = sync_recv(sync_fd, &fd, text, sizeof text);
+        if (fd >= 0)
+            close(fd);
+        if (type == ZVM_SYNC_TRAP)
+            snprintf(res->trap, sizeof res->trap, "%s", text);
+        else if (type == ZVM_SYNC_ERROR || type == ZVM_SYNC_REFUSED) {
+            snprintf(res->error, sizeof res->error, "%s", text);
+            res->exec_failed = type == ZVM_SYNC_REFUSED;
+        } else if (type <= 0)
+            break;
+    }
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
     sigaction(SIGALRM, &old_sa, NULL);

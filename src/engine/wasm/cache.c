@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Ahead-of-time compilation of a WebAssembly module, and the cache of the
+ * results.
+ *
+ * A module is translated to C by wabt's wasm2c (which also validates it:
+ * a module wasm2c refuses never runs), checked against the imports zerovm
+ * provides, and compiled by the system C compiler into a shared object.
+ * Compiling takes a second or more, so the object is kept in the cache:
+ *
+ *   <cache>/wasm/<key>.so      key = SHA-256 of (format version, the
+ *                              identity of wasm2c and cc, the module bytes)
+ *
+ * An entry is written under a temporary name in the same directory and
+ * renamed into place, so a crash or a concurrent run never leaves a half
+ * object under the final name.  Each entry ends with a trailer holding the
+ * SHA-256 of everything before it; an entry whose trailer does not match
+ * (truncated, overwritten, bit rot) is removed and built again.
+ */
+#include "engine/wasm/wasm.h"
+
+#include <dirent.h>
+#include <nettle/sha2.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+extern char **environ;
+
+/* Changes whenever the generated glue or the runtime ABI changes. */
+#define CACHE_FORMAT "zerovm-wasm-cache/1"
+#define TRAILER_MAGIC "ZVMWASM1"
+
+typedef struct trailer {
+    char magic[8];
+    uint64_t payload_size;             /* bytes before the trailer */
+    unsigned char sha256[32];          /* of those bytes */
+} trailer_t;
+
+/* ---- hashing ------------------------------------------------------------ */
+
+/* SHA-256 by nettle: it uses the CPU's SHA instructions, and it is small
+ * enough to link (libcrypto costs over a millisecond of every start). */
+static void sha256(const void *const *parts, const size_t *sizes, size_t nparts,
+                   unsigned char out[32])
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    for (size_t i = 0; i < nparts; i++)
+        sha256_update(&c, sizes[i], parts[i]);
+    sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+}
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* ---- the tools ---------------------------------------------------------- */
+
+/* Absolute path of `name` on PATH (or of $ENV when set), or NULL. */
+static char *find_tool(const char *env, const char *name)
+{
+    const char *set = getenv(env);
+    if (set && *set)
+        return set[0] == '/' ? strdup(set) : NULL;
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *cand = NULL;
+        if (len > 0 && asprintf(&cand, "%.*s/%s", (int)len, p, name) >= 0) {
+            if (access(cand, X_OK) == 0)
+                return cand;
+            free(cand);
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+/* What identifies a tool's version without running it: its resolved path,
+ * size and modification time (a package upgrade changes them). */
+static void tool_identity(const char *path, char *out, size_t size)
+{
+    struct stat st;
+    char *real = realpath(path, NULL);
+    if (real && stat(real, &st) == 0)
+        snprintf(out, size, "%s:%lld:%lld.%09ld", real, (long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    else
+        snprintf(out, size, "%s", path);
+    free(real);
+}
+
+int zvm__wasm_tools(zvm_wasm_tools_t *t, zvm_error_t *err)
+{
+    memset(t, 0, sizeof *t);
+    t->wasm2c = find_tool("ZEROVM_WASM2C", "wasm2c");
+    t->cc = find_tool("ZEROVM_CC", "cc");
+    if (!t->wasm2c || !t->cc) {
+        zvm__wasm_tools_release(t);
+        return zvm_error_set(err, ENOENT,
+                             "cannot compile WebAssembly: %s not found (install the wabt and gcc "
+                             "packages)",
+                             !t->wasm2c ? "wasm2c" : "a C compiler (cc)");
+    }
+    return 0;
+}
+
+void zvm__wasm_tools_release(zvm_wasm_tools_t *t)
+{
+    free(t->wasm2c);
+    free(t->cc);
+    t->wasm2c = t->cc = NULL;
+}
+
+/* ---- the key and the entry ---------------------------------------------- */
+
+int zvm__wasm_key(const unsigned char *module, size_t size, const zvm_wasm_tools_t *t,
+                  char key[65], zvm_error_t *err)
+{
+    char ids[2 * 4200];
+    char a[4200], b[4200];
+    tool_identity(t->wasm2c, a, sizeof a);
+    tool_identity(t->cc, b, sizeof b);
+    int n = snprintf(ids, sizeof ids, "%s\n%s\n%s\n", CACHE_FORMAT, a, b);
+    const void *parts[] = {ids, module};
+    size_t sizes[] = {(size_t)n, size};
+    unsigned char d[32];
+    (void)err;
+    sha256(parts, sizes, 2, d);
+    hex(d, 32, key);
+    return 0;
+}
+
+/* A descriptor of the entry at `path` when it holds an intact object, or
+ * -1 (absent or damaged).  The object is later loaded through this very
+ * descriptor, so what was checked is what runs. */
+static int entry_open_intact(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (size_t)st.st_size < sizeof(trailer_t) ||
+        (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        close(fd);
+        return -1;
+    }
+    trailer_t tr;
+    size_t payload = (size_t)st.st_size - sizeof tr;
+    memcpy(&tr, (const char *)map + payload, sizeof tr);
+    bool ok = false;
+    if (memcmp(tr.magic, TRAILER_MAGIC, 8) == 0 && tr.payload_size == payload) {
+        const void *parts[] = {map};
+        size_t sizes[] = {payload};
+        unsigned char d[32];
+        sha256(parts, sizes, 1, d);
+        ok = memcmp(d, tr.sha256, 32) == 0;
+    }
+    munmap(map, (size_t)st.st_size);
+    if (!ok) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+/* Run argv with stderr into `errfile`; 0 when it exits 0, else -1 (the
+ * caller reads errfile for the reason). */
+static int run_tool(char *const argv[], const char *errfile, zvm_error_t *err)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return zvm_error_errno(err, rc, "cannot run '%s'", argv[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return zvm_error_errno(err, errno, "waitpid");
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The first line of a tool's complaint that says something ("error:" if
+ * there is one), without the file name prefix. */
+static void first_error(const char *errfile, const char *fallback, char *out, size_t size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    snprintf(out, size, "%s", fallback);
+    if (zvm_read_file(errfile, 1 << 16, &text, &len) < 0)
+        return;
+    char *line = strstr(text, "error: ");
+    if (line) {
+        line += 7;
+    } else {
+        line = text;
+        while (*line == '\n')
+            line++;
+    }
+    char *nl = strchr(line, '\n');
+    if (nl)
+        *nl = '\0';
+    if (*line)
+        snprintf(out, size, "%s", line);
+    free(text);
+}
+
+static const zvm_wasm_import_t *find_import(const char *module, const char *name)
+{
+    for (unsigned i = 0; i < zvm_wasm_nimports; i++)
+        if (strcmp(zvm_wasm_imports[i].module, module) == 0 &&
+            strcmp(zvm_wasm_imports[i].name, name) == 0)
+            return &zvm_wasm_imports[i];
+    return NULL;
+}
+
+/*
+ * Read wasm2c's header: every import must be a function zerovm provides;
+ * the module must export its memory and _start.  Writes the glue that
+ * gives the engine fixed entry points whatever the module imports.
+ */
+static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *invalid)
+{
+    char path[4096];
+    char *h = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%.3000s/prog.h", dir);
+    int rc = zvm_read_file(path, 64u << 20, &h, &len);
+    if (rc < 0)
+        return zvm_error_errno(err, -rc, "cannot read wasm2c's output");
+
+    FILE *g = NULL;
+    char *inst = NULL;
+    int ret = -1;
+    /* Imports: "/" "* import: 'module' 'name' *" "/" */
+    for (char *p = h; (p = strstr(p, "/* import: '")) != NULL;) {
+        p += 12;
+        char *m_end = strchr(p, '\'');
+        if (!m_end || strncmp(m_end, "' '", 3) != 0)
+            break;
+        char *n = m_end + 3, *n_end = strchr(n, '\'');
+        if (!n_end)
+            break;
+        *m_end = *n_end = '\0';
+        if (!find_import(p, n)) {
+            *invalid = true;
+            zvm_error_set(err, EINVAL, "imports '%s' '%s', which zerovm does not provide", p, n);
+            goto out;
+        }
+        *m_end = *n_end = '\'';
+        p = n_end + 1;
+    }
+    if (!strstr(h, "wasm_rt_memory_t* Z_" ZVM_WASM_MODULE_NAME "Z_memory(")) {
+        *invalid = true;
+        zvm_error_set(err, EINVAL, "the module exports no memory named 'memory'");
+        goto out;
+    }
+    if (!strstr(h, "void Z_" ZVM_WASM_MODULE_NAME "Z__start(Z_" ZVM_WASM_MODULE_NAME
+                   "_instance_t*);")) {
+        *invalid = true;
+        zvm_error_set(err, EINVAL, "the module exports no '_start' function (a WASI command)");
+        goto out;
+    }
+    /* void Z_prog_instantiate(Z_prog_instance_t*, struct Z_x_instance_t*, ...); */
+    const char *decl = "void Z_" ZVM_WASM_MODULE_NAME "_instantiate(Z_" ZVM_WASM_MODULE_NAME
+                       "_instance_t*";
+    char *d = strstr(h, decl);
+    char *d_end = d ? strstr(d, ");") : NULL;
+    if (!d || !d_end)
+        goto generated;
+    d += strlen(decl);
+    *d_end = '\0';
+    /* Arguments: the instance, then our context as each imported module. */
+    size_t cap = 64;
+    inst = malloc(cap);
+    if (!inst)
+        goto nomem;
+    strcpy(inst, "inst");
+    for (char *s = d; (s = strstr(s, "struct ")) != NULL;) {
+        char *e = strchr(s, '*');
+        if (!e)
+            goto generated;
+        size_t need = strlen(inst) + (size_t)(e - s) + 16;
+        if (need > cap) {
+            char *bigger = realloc(inst, cap = need * 2);
+            if (!bigger)
+                goto nomem;
+            inst = bigger;
+        }
+        strcat(inst, ", (");
+        strncat(inst, s, (size_t)(e - s) + 1);
+        strcat(inst, ")ctx");
+        s = e;
+    }
+
+    snprintf(path, sizeof path, "%.3000s/glue.c", dir);
+    g = fopen(path, "w");
+    if (!g) {
+        zvm_error_errno(err, errno, "cannot write '%s'", path);
+        goto out;
+    }
+    fprintf(g, "/* Generated by zerovm: fixed entry points for one module. */\n"
+               "#include \"prog.h\"\n\n"
+               "/* Every function zerovm provides, with its type: a module that\n"
+               " * imports one with another type does not compile. */\n");
+    for (unsigned i = 0; i < zvm_wasm_nimports; i++) {
+        const char *mod = zvm_wasm_imports[i].module;
+        /* Only modules the program imports are declared in prog.h. */
+        char tag[256];
+        snprintf(tag, sizeof tag, "struct Z_%s_instance_t;", mod);
+        if (strstr(h, tag))
+            fprintf(g, "%s\n", zvm_wasm_imports[i].prototype);
+    }
+    fprintf(g,
+            "\n#define EXPORT __attribute__((visibility(\"default\")))\n"
+            "EXPORT const char zvm_wasm_key[] = \"%s\";\n"
+            "EXPORT const unsigned long zvm_wasm_instance_size = sizeof(Z_prog_instance_t);\n"
+            "EXPORT void zvm_wasm_init_module(void) { Z_prog_init_module(); }\n"
+            "EXPORT void zvm_wasm_instantiate(void *inst, void *ctx)\n"
+            "{\n    (void)ctx;\n    Z_prog_instantiate(%s);\n}\n"
+            "EXPORT wasm_rt_memory_t *zvm_wasm_memory(void *inst) { return Z_progZ_memory(inst); }\n"
+            "EXPORT void zvm_wasm_start(void *inst) { Z_progZ__start(inst); }\n",
+            key, inst);
+    if (fclose(g) != 0) {
+        g = NULL;
+        zvm_error_errno(err, errno, "cannot write '%s'", path);
+        goto out;
+    }
+    g = NULL;
+    ret = 0;
+    goto out;
+generated:
+    zvm_error_set(err, EINVAL, "unexpected wasm2c output (no Z_prog_instantiate)");
+    goto out;
+nomem:
+    zvm_error_set(err, ENOMEM, "out of memory");
+out:
+    if (g)
+        fclose(g);
+    free(inst);
+    free(h);
+    return ret;
+}
+
+/* The name in a "conflicting types for 'Z_<mod>Z_<name>'" complaint, as
+ * "'mod' 'name'"; false when the complaint is another one. */
+static bool conflicting_import(const char *errfile, char *out, size_t size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (zvm_read_file(errfile, 1 << 16, &text, &len) < 0)
+        return false;
+    bool found = false;
+    char *p = strstr(text, "conflicting types for ");
+    if (p) {
+        p = strstr(p, "Z_");
+        char *end = p ? strpbrk(p, "'\xe2 ;(") : NULL;
+        if (p && end) {
+            *end = '\0';
+            for (unsigned i = 0; i < zvm_wasm_nimports; i++) {
+                char sym[300];
+                snprintf(sym, sizeof sym, "Z_%sZ_%s", zvm_wasm_imports[i].module,
+                         zvm_wasm_imports[i].name);
+                if (strcmp(sym, p) == 0) {
+                    snprintf(out, size, "'%s' '%s'", zvm_wasm_imports[i].module,
+                             zvm_wasm_imports[i].name);
+                    found = true;
+                    break;
+                }
+            }
+        }
+    }
+    free(text);
+    return found;
+}
+
+static int append_trailer(const char *path, zvm_error_t *err)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = zvm_read_file(path, 1u << 30, &data, &len);
+    if (rc < 0)
+        return zvm_error_errno(err, -rc, "cannot read the compiled object");
+    trailer_t tr;
+    memcpy(tr.magic, TRAILER_MAGIC, 8);
+    tr.payload_size = len;
+    const void *parts[] = {data};
+    size_t sizes[] = {len};
+    sha256(parts, sizes, 1, tr.sha256);
+    free(data);
+    cleanup_close int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0 || zvm_write_all(fd, &tr, sizeof tr) < 0 || fsync(fd) < 0)
+        return zvm_error_errno(err, errno, "cannot finish the compiled object");
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_t *t,
+                 const char *key, const char *dir, const char *entry, zvm_error_t *err,
+                 bool *invalid)
+{
+    char tmp[4096], wasm[4096], c[4096], so[4096], errfile[4096], incl[4096];
+    snprintf(tmp, sizeof tmp, "%.3000s/build.XXXXXX", dir);
+    if (!mkdtemp(tmp))
+        return zvm_error_errno(err, errno, "cannot create a build directory in '%s'", dir);
+    snprintf(wasm, sizeof wasm, "%.3050s/prog.wasm", tmp);
+    snprintf(c, sizeof c, "%.3050s/prog.c", tmp);
+    snprintf(so, sizeof so, "%.3050s/prog.so", tmp);
+    snprintf(errfile, sizeof errfile, "%.3050s/errors", tmp);
+    snprintf(incl, sizeof incl, "-I%.3050s", tmp);
+    int ret = -1;
+    {
+        /* wasm2c reads our copy: the bytes hashed are the bytes compiled. */
+        cleanup_close int fd = open(wasm, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || zvm_write_all(fd, module, size) < 0) {
+            zvm_error_errno(err, errno, "cannot write '%s'", wasm);
+            goto out;
+        }
+    }
+    char *w2c[] = {t->wasm2c, wasm, "-o", c, "--module-name=" ZVM_WASM_MODULE_NAME, NULL};
+    zvm_error_t run_err = {0};
+    if (run_tool(w2c, errfile, &run_err) < 0) {
+        if (run_err.msg[0]) {
+            *err = run_err;
+            goto out;
+        }
+        char why[512];
+        first_error(errfile, "wasm2c refused it", why, sizeof why);
+        *invalid = true;
+        zvm_error_set(err, EINVAL, "invalid module: %s", why);
+        goto out;
+    }
+    if (write_glue(tmp, key, err, invalid) < 0)
+        goto out;
+    char glue[4096];
+    snprintf(glue, sizeof glue, "%.3050s/glue.c", tmp);
+    /* The module's own symbols stay inside the object; only the glue's
+     * entry points are exported.  Imports resolve against zerovm. */
+    char *cc[] = {t->cc, "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
+                  "-Wl,-z,now", "-Wl,-z,noexecstack", incl, "-o", so, c, glue, NULL};
+    if (run_tool(cc, errfile, &run_err) < 0) {
+        if (run_err.msg[0]) {
+            *err = run_err;
+            goto out;
+        }
+        char which[600], why[512];
+        if (conflicting_import(errfile, which, sizeof which)) {
+            *invalid = true;
+            zvm_error_set(err, EINVAL, "imports %s with a type zerovm does not provide", which);
+        } else {
+            first_error(errfile, "the C compiler failed", why, sizeof why);
+            zvm_error_set(err, EIO, "cannot compile the module: %s", why);
+        }
+        goto out;
+    }
+    if (append_trailer(so, err) < 0)
+        goto out;
+    if (rename(so, entry) < 0) {
+        zvm_error_errno(err, errno, "cannot store '%s'", entry);
+        goto out;
+    }
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        fsync(dfd);
+    ret = 0;
+out:
+    remove_tree(tmp);
+    return ret;
+}
+
+int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache_dir,
+                     zvm_wasm_object_t *obj, zvm_error_t *err)
+{
+    memset(obj, 0, sizeof *obj);
+    obj->fd = -1;
+    zvm_wasm_tools_t t;
+    char dir[4096];
+    if (zvm__wasm_tools(&t, err) < 0)
+        return -1;
+    int ret = -1;
+    if (zvm__wasm_key(module, size, &t, obj->key, err) < 0)
+        goto out;
+    if (strlen(cache_dir) > 3000) {
+        zvm_error_set(err, ENAMETOOLONG, "cache directory path too long");
+        goto out;
+    }
+    snprintf(dir, sizeof dir, "%s/wasm", cache_dir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        zvm_error_errno(err, errno, "cannot create '%s'", dir);
+        goto out;
+    }
+    if (asprintf(&obj->path, "%s/%s.so", dir, obj->key) < 0) {
+        obj->path = NULL;
+        zvm_error_set(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((obj->fd = entry_open_intact(obj->path)) >= 0) {
+        ret = 0;
+        goto out;
+    }
+    /* Absent or damaged: (re)build.  A damaged entry goes first, so that
+     * nobody loads it while we compile. */
+    if (unlink(obj->path) == 0)
+        obj->rebuilt = true;
+    uint64_t t0 = zvm_now_ns();
+    if (build(module, size, &t, obj->key, dir, obj->path, err, &obj->invalid) < 0)
+        goto out;
+    obj->compiled = true;
+    obj->compile_seconds = (double)(zvm_now_ns() - t0) / 1e9;
+    if ((obj->fd = entry_open_intact(obj->path)) < 0) {
+        zvm_error_set(err, EIO, "the compiled module cannot be read back from '%s'", obj->path);
+        goto out;
+    }
+    ret = 0;
+out:
+    zvm__wasm_tools_release(&t);
+    return ret;
+}
+
+void zvm__wasm_object_release(zvm_wasm_object_t *obj)
+{
+    free(obj->path);
+    obj->path = NULL;
+    if (obj->fd >= 0)
+        close(obj->fd);
+    obj->fd = -1;
+}

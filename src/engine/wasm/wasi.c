@@ -1,0 +1,1530 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * WASI preview1 ("wasi_snapshot_preview1") for the wasm engine: the host
+ * functions a wasi-libc program imports, over the jail's file system, plus
+ * the context's lifecycle (init, seed, release, exit).
+ *
+ * What this file owns:
+ *  - the descriptor table ctx->fds: WASI numbers are ours, each entry holds
+ *    a host descriptor (a real one, or a virtual channel descriptor that the
+ *    supervisor serves); fds 0-2 borrow the process's 0-2, fd 3 is the one
+ *    preopened directory, shown to the program as "/";
+ *  - path resolution: a WASI path is relative to a directory fd; it is
+ *    joined to that directory's absolute path and folded lexically ("." and
+ *    "..", repeated '/'), and refused with NOTCAPABLE when absolute or when
+ *    it climbs above the directory.  The host call gets the absolute result
+ *    (openat(AT_FDCWD, "/abs")), because the supervisor recognises channel
+ *    aliases by absolute path.  The lexical check is WASI's semantics, not
+ *    the sandbox: a symbolic link can still lead anywhere in the jail, and
+ *    the jail is the boundary;
+ *  - the memory rule: every (pointer, length) from the program is checked
+ *    against the linear memory with 64-bit arithmetic before any byte is
+ *    touched and before any side effect, so a bad pointer fails with FAULT
+ *    and changes nothing;
+ *  - clocks (nvram [time] shifts the realtime clock), random_get (getrandom,
+ *    or a fixed sequence when seeded), poll_oneoff (clock subscriptions
+ *    sleep; fd subscriptions are reported ready at once).
+ *
+ * On channel descriptors only the calls the supervisor serves work (read,
+ * write and their vector and positioned forms, lseek, fstat, fsync,
+ * ftruncate, fcntl, close), so this file keeps to those where it can (fsync
+ * for datasync, no fadvise).  Nothing here allocates on the read/write path
+ * or prints.  Layouts and numbers are from wasi-libc's wasi/api.h, checked
+ * against its offsets.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>     /* renameat only: nothing here prints */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+/* ---- WASI numbers (wasi/api.h) ---------------------------------------- */
+
+enum {
+    WE_SUCCESS = 0, WE_2BIG = 1, WE_ACCES = 2, WE_ADDRINUSE = 3,
+    WE_ADDRNOTAVAIL = 4, WE_AFNOSUPPORT = 5, WE_AGAIN = 6, WE_ALREADY = 7,
+    WE_BADF = 8, WE_BADMSG = 9, WE_BUSY = 10, WE_CANCELED = 11, WE_CHILD = 12,
+    WE_CONNABORTED = 13, WE_CONNREFUSED = 14, WE_CONNRESET = 15,
+    WE_DEADLK = 16, WE_DESTADDRREQ = 17, WE_DOM = 18, WE_DQUOT = 19,
+    WE_EXIST = 20, WE_FAULT = 21, WE_FBIG = 22, WE_HOSTUNREACH = 23,
+    WE_IDRM = 24, WE_ILSEQ = 25, WE_INPROGRESS = 26, WE_INTR = 27,
+    WE_INVAL = 28, WE_IO = 29, WE_ISCONN = 30, WE_ISDIR = 31, WE_LOOP = 32,
+    WE_MFILE = 33, WE_MLINK = 34, WE_MSGSIZE = 35, WE_MULTIHOP = 36,
+    WE_NAMETOOLONG = 37, WE_NETDOWN = 38, WE_NETRESET = 39,
+    WE_NETUNREACH = 40, WE_NFILE = 41, WE_NOBUFS = 42, WE_NODEV = 43,
+    WE_NOENT = 44, WE_NOEXEC = 45, WE_NOLCK = 46, WE_NOLINK = 47,
+    WE_NOMEM = 48, WE_NOMSG = 49, WE_NOPROTOOPT = 50, WE_NOSPC = 51,
+    WE_NOSYS = 52, WE_NOTCONN = 53, WE_NOTDIR = 54, WE_NOTEMPTY = 55,
+    WE_NOTRECOVERABLE = 56, WE_NOTSOCK = 57, WE_NOTSUP = 58, WE_NOTTY = 59,
+    WE_NXIO = 60, WE_OVERFLOW = 61, WE_OWNERDEAD = 62, WE_PERM = 63,
+    WE_PIPE = 64, WE_PROTO = 65, WE_PROTONOSUPPORT = 66, WE_PROTOTYPE = 67,
+    WE_RANGE = 68, WE_ROFS = 69, WE_SPIPE = 70, WE_SRCH = 71, WE_STALE = 72,
+    WE_TIMEDOUT = 73, WE_TXTBSY = 74, WE_XDEV = 75, WE_NOTCAPABLE = 76,
+};
+
+enum { CLOCK_ID_REALTIME = 0, CLOCK_ID_MONOTONIC = 1,
+       CLOCK_ID_PROCESS = 2, CLOCK_ID_THREAD = 3 };
+
+enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4,
+       FT_SOCK_DGRAM = 5, FT_SOCK_STREAM = 6, FT_SYMLINK = 7 };
+
+#define FDFLAG_APPEND   (1u << 0)
+#define FDFLAG_DSYNC    (1u << 1)
+#define FDFLAG_NONBLOCK (1u << 2)
+#define FDFLAG_RSYNC    (1u << 3)
+#define FDFLAG_SYNC     (1u << 4)
+#define FDFLAG_ALL      0x1fu
+
+#define OFLAG_CREAT     (1u << 0)
+#define OFLAG_DIRECTORY (1u << 1)
+#define OFLAG_EXCL      (1u << 2)
+#define OFLAG_TRUNC     (1u << 3)
+
+#define LOOKUP_SYMLINK_FOLLOW (1u << 0)
+
+#define FST_ATIM     (1u << 0)
+#define FST_ATIM_NOW (1u << 1)
+#define FST_MTIM     (1u << 2)
+#define FST_MTIM_NOW (1u << 3)
+
+#define R_FD_DATASYNC          (1ull << 0)
+#define R_FD_READ              (1ull << 1)
+#define R_FD_SEEK              (1ull << 2)
+#define R_FD_TELL              (1ull << 5)
+#define R_FD_WRITE             (1ull << 6)
+#define R_FD_ALLOCATE          (1ull << 8)
+#define R_FD_READDIR           (1ull << 14)
+#define R_FD_FILESTAT_SET_SIZE (1ull << 22)
+#define R_ALL                  ((1ull << 30) - 1)  /* every right preview1 defines */
+
+enum { EV_CLOCK = 0, EV_FD_READ = 1, EV_FD_WRITE = 2 };
+#define SUBCLOCK_ABSTIME (1u << 0)
+
+/* Sizes and offsets of the structures the program passes (wasm32). */
+enum {
+    IOVEC_SIZE = 8,            /* buf u32 @0, buf_len u32 @4 */
+    DIRENT_SIZE = 24,          /* d_next u64 @0, d_ino u64 @8, d_namlen u32 @16, d_type u8 @20 */
+    FDSTAT_SIZE = 24,          /* filetype u8 @0, flags u16 @2, base u64 @8, inheriting u64 @16 */
+    FILESTAT_SIZE = 64,        /* dev @0, ino @8, filetype u8 @16, nlink @24, size @32,
+                                  atim @40, mtim @48, ctim @56 */
+    PRESTAT_SIZE = 8,          /* tag u8 @0, name_len u32 @4 */
+    SUBSCRIPTION_SIZE = 48,    /* userdata u64 @0, tag u8 @8, union @16:
+                                  clock: id u32 @16, timeout u64 @24, precision u64 @32,
+                                         flags u16 @40; fd: fd u32 @16 */
+    EVENT_SIZE = 32,           /* userdata u64 @0, error u16 @8, type u8 @10,
+                                  nbytes u64 @16, flags u16 @24 */
+};
+
+#define WASI_IOV_MAX 1024      /* iovecs per call, as Linux's IOV_MAX */
+#define READDIR_CHUNK 4096     /* host getdents64 buffer */
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static inline zvm_wasm_ctx_t *ctx_of(zvm_wasi_t *inst)
+{
+    return &inst->ctx;
+}
+
+uint8_t *zvm__wasm_mem(const zvm_wasm_ctx_t *ctx, uint32_t ptr, uint64_t len)
+{
+    const wasm_rt_memory_t *m = ctx->memory;
+    if (!m || !m->data || len > m->size || ptr > m->size - len)
+        return NULL;
+    return m->data + ptr;
+}
+
+/* Little-endian stores and loads at any alignment (wasm memory is LE). */
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+uint16_t zvm__wasm_errno(int e)
+{
+    switch (e) {
+    case 0: return WE_SUCCESS;
+    case E2BIG: return WE_2BIG;
+    case EACCES: return WE_ACCES;
+    case EADDRINUSE: return WE_ADDRINUSE;
+    case EADDRNOTAVAIL: return WE_ADDRNOTAVAIL;
+    case EAFNOSUPPORT: return WE_AFNOSUPPORT;
+    case EPFNOSUPPORT: return WE_AFNOSUPPORT;
+    case EAGAIN: return WE_AGAIN;           /* = EWOULDBLOCK */
+    case EALREADY: return WE_ALREADY;
+    case EBADF: return WE_BADF;
+    case EBADFD: return WE_BADF;
+    case EBADMSG: return WE_BADMSG;
+    case EBUSY: return WE_BUSY;
+    case ECANCELED: return WE_CANCELED;
+    case ECHILD: return WE_CHILD;
+    case ECONNABORTED: return WE_CONNABORTED;
+    case ECONNREFUSED: return WE_CONNREFUSED;
+    case ECONNRESET: return WE_CONNRESET;
+    case EDEADLK: return WE_DEADLK;         /* = EDEADLOCK */
+    case EDESTADDRREQ: return WE_DESTADDRREQ;
+    case EDOM: return WE_DOM;
+    case EDQUOT: return WE_DQUOT;           /* channel quotas */
+    case EEXIST: return WE_EXIST;
+    case EFAULT: return WE_FAULT;
+    case EFBIG: return WE_FBIG;
+    case EHOSTUNREACH: return WE_HOSTUNREACH;
+    case EHOSTDOWN: return WE_HOSTUNREACH;
+    case EIDRM: return WE_IDRM;
+    case EILSEQ: return WE_ILSEQ;
+    case EINPROGRESS: return WE_INPROGRESS;
+    case EINTR: return WE_INTR;
+    case ERESTART: return WE_INTR;
+    case EINVAL: return WE_INVAL;
+    case EIO: return WE_IO;
+    case EISCONN: return WE_ISCONN;
+    case EISDIR: return WE_ISDIR;
+    case ELOOP: return WE_LOOP;
+    case EMFILE: return WE_MFILE;
+    case EMLINK: return WE_MLINK;
+    case EMSGSIZE: return WE_MSGSIZE;
+    case EMULTIHOP: return WE_MULTIHOP;
+    case ENAMETOOLONG: return WE_NAMETOOLONG;
+    case ENETDOWN: return WE_NETDOWN;
+    case ENETRESET: return WE_NETRESET;
+    case ENETUNREACH: return WE_NETUNREACH;
+    case ENFILE: return WE_NFILE;
+    case ENOBUFS: return WE_NOBUFS;
+    case ENODEV: return WE_NODEV;
+    case ENOMEDIUM: return WE_NODEV;
+    case ENOENT: return WE_NOENT;
+    case ENOEXEC: return WE_NOEXEC;
+    case ENOLCK: return WE_NOLCK;
+    case ENOLINK: return WE_NOLINK;
+    case ENOMEM: return WE_NOMEM;
+    case ENOMSG: return WE_NOMSG;
+    case ENODATA: return WE_NOMSG;
+    case ENOPROTOOPT: return WE_NOPROTOOPT;
+    case ENOSPC: return WE_NOSPC;
+    case ENOSYS: return WE_NOSYS;
+    case ENOTCONN: return WE_NOTCONN;
+    case ENOTDIR: return WE_NOTDIR;
+    case ENOTEMPTY: return WE_NOTEMPTY;
+    case ENOTRECOVERABLE: return WE_NOTRECOVERABLE;
+    case ENOTSOCK: return WE_NOTSOCK;
+    case ENOTSUP: return WE_NOTSUP;         /* = EOPNOTSUPP */
+    case ESOCKTNOSUPPORT: return WE_NOTSUP;
+    case ENOTTY: return WE_NOTTY;
+    case ENXIO: return WE_NXIO;
+    case EOVERFLOW: return WE_OVERFLOW;
+    case EOWNERDEAD: return WE_OWNERDEAD;
+    case EPERM: return WE_PERM;
+    case EPIPE: return WE_PIPE;
+    case ESHUTDOWN: return WE_PIPE;
+    case EPROTO: return WE_PROTO;
+    case EPROTONOSUPPORT: return WE_PROTONOSUPPORT;
+    case EPROTOTYPE: return WE_PROTOTYPE;
+    case ERANGE: return WE_RANGE;
+    case EROFS: return WE_ROFS;
+    case ESPIPE: return WE_SPIPE;
+    case ESRCH: return WE_SRCH;
+    case ESTALE: return WE_STALE;
+    case ETIMEDOUT: return WE_TIMEDOUT;
+    case ETXTBSY: return WE_TXTBSY;
+    case EXDEV: return WE_XDEV;
+    default: return WE_IO;
+    }
+}
+
+/* The current errno as a WASI errno, for "return err();" after a failed call. */
+static uint32_t err(void)
+{
+    return zvm__wasm_errno(errno);
+}
+
+static zvm_wasm_fd_t *fd_get(zvm_wasm_ctx_t *ctx, uint32_t fd)
+{
+    if (fd >= ZVM_WASM_MAX_FDS || ctx->fds[fd].kind == ZVM_WASM_FD_FREE)
+        return NULL;
+    return &ctx->fds[fd];
+}
+
+/* The lowest free WASI number, or -1. */
+static int fd_alloc(const zvm_wasm_ctx_t *ctx)
+{
+    for (int i = 0; i < ZVM_WASM_MAX_FDS; i++)
+        if (ctx->fds[i].kind == ZVM_WASM_FD_FREE)
+            return i;
+    return -1;
+}
+
+/* Close the host side (unless borrowed) and free the entry. */
+static int fd_clear(zvm_wasm_fd_t *f)
+{
+    int rc = 0;
+    if (f->kind != ZVM_WASM_FD_FREE && !f->borrowed && f->host >= 0)
+        rc = close(f->host); /* Linux frees the descriptor even on EINTR */
+    free(f->path);
+    memset(f, 0, sizeof *f);
+    f->host = -1;
+    return rc;
+}
+
+static uint8_t filetype_of(mode_t mode)
+{
+    if (S_ISREG(mode)) return FT_REG;
+    if (S_ISDIR(mode)) return FT_DIR;
+    if (S_ISCHR(mode)) return FT_CHAR;
+    if (S_ISBLK(mode)) return FT_BLOCK;
+    if (S_ISLNK(mode)) return FT_SYMLINK;
+    if (S_ISSOCK(mode)) return FT_SOCK_STREAM;
+    return FT_UNKNOWN; /* FIFO: preview1 has no type for it */
+}
+
+static uint64_t ns_of(struct timespec ts)
+{
+    if (ts.tv_sec < 0)
+        return 0;
+    if ((uint64_t)ts.tv_sec > (UINT64_MAX - (uint64_t)ts.tv_nsec) / 1000000000u)
+        return UINT64_MAX;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec ts_of(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static void put_filestat(uint8_t *p, const struct stat *st)
+{
+    memset(p, 0, FILESTAT_SIZE);
+    put_u64(p + 0, (uint64_t)st->st_dev);
+    put_u64(p + 8, (uint64_t)st->st_ino);
+    p[16] = filetype_of(st->st_mode);
+    put_u64(p + 24, (uint64_t)st->st_nlink);
+    put_u64(p + 32, st->st_size < 0 ? 0 : (uint64_t)st->st_size);
+    put_u64(p + 40, ns_of(st->st_atim));
+    put_u64(p + 48, ns_of(st->st_mtim));
+    put_u64(p + 56, ns_of(st->st_ctim));
+}
+
+/* utimensat's times from WASI's (atim, mtim, fstflags); 0 or a WASI errno. */
+static uint32_t times_of(uint64_t atim, uint64_t mtim, uint32_t fst,
+                         struct timespec ts[2])
+{
+    if (fst & ~(FST_ATIM | FST_ATIM_NOW | FST_MTIM | FST_MTIM_NOW))
+        return WE_INVAL;
+    if ((fst & FST_ATIM && fst & FST_ATIM_NOW) || (fst & FST_MTIM && fst & FST_MTIM_NOW))
+        return WE_INVAL;
+    ts[0] = ts_of(atim);
+    ts[1] = ts_of(mtim);
+    if (fst & FST_ATIM_NOW)
+        ts[0].tv_nsec = UTIME_NOW;
+    else if (!(fst & FST_ATIM))
+        ts[0].tv_nsec = UTIME_OMIT;
+    if (fst & FST_MTIM_NOW)
+        ts[1].tv_nsec = UTIME_NOW;
+    else if (!(fst & FST_MTIM))
+        ts[1].tv_nsec = UTIME_OMIT;
+    return 0;
+}
+
+/*
+ * The program's path (ptr, len), relative to directory fd `dirfd`, as an
+ * absolute host path in out[PATH_MAX]: 0 or a WASI errno.  A trailing '/'
+ * is kept, so that "file/" still fails with NOTDIR in the kernel.
+ */
+static uint32_t resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr,
+                        uint32_t len, char out[PATH_MAX])
+{
+    const zvm_wasm_fd_t *d = fd_get(ctx, dirfd);
+    if (!d)
+        return WE_BADF;
+    if (d->kind != ZVM_WASM_FD_DIR)
+        return WE_NOTDIR;
+    const uint8_t *p = zvm__wasm_mem(ctx, ptr, len);
+    if (!p)
+        return WE_FAULT;
+    if (len == 0)
+        return WE_NOENT;
+    if (memchr(p, '\0', len))
+        return WE_INVAL;
+    if (p[0] == '/')
+        return WE_NOTCAPABLE;
+
+    /* The base is stored folded, without a trailing '/'; "/" counts as "". */
+    size_t base = strlen(d->path);
+    if (base >= PATH_MAX)
+        return WE_NAMETOOLONG;
+    if (base == 1)
+        base = 0;
+    memcpy(out, d->path, base);
+    size_t o = base;
+
+    for (uint32_t i = 0; i < len;) {
+        while (i < len && p[i] == '/')
+            i++;
+        uint32_t s = i;
+        while (i < len && p[i] != '/')
+            i++;
+        uint32_t n = i - s;
+        if (n == 0 || (n == 1 && p[s] == '.'))
+            continue;
+        if (n == 2 && p[s] == '.' && p[s + 1] == '.') {
+            if (o == base)
+                return WE_NOTCAPABLE; /* above the directory */
+            while (o > base && out[o - 1] != '/')
+                o--;
+            o--; /* the '/' before the dropped part */
+            continue;
+        }
+        if (o + 1 + n >= PATH_MAX)
+            return WE_NAMETOOLONG;
+        out[o++] = '/';
+        memcpy(out + o, p + s, n);
+        o += n;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    else if (p[len - 1] == '/') {
+        if (o + 1 >= PATH_MAX)
+            return WE_NAMETOOLONG;
+        out[o++] = '/';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* The program's iovec array as host iovecs: 0 or a WASI errno.  Each
+ * buffer is checked; the kernel caps one transfer below 2 GiB, so the
+ * count returned always fits the program's u32. */
+static uint32_t gather(zvm_wasm_ctx_t *ctx, uint32_t iovs, uint32_t n,
+                       struct iovec *iov)
+{
+    if (n > WASI_IOV_MAX)
+        return WE_INVAL;
+    const uint8_t *a = zvm__wasm_mem(ctx, iovs, (uint64_t)n * IOVEC_SIZE);
+    if (!a)
+        return WE_FAULT;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t buf = get_u32(a + i * IOVEC_SIZE);
+        uint32_t blen = get_u32(a + i * IOVEC_SIZE + 4);
+        uint8_t *b = zvm__wasm_mem(ctx, buf, blen);
+        if (!b)
+            return WE_FAULT;
+        iov[i] = (struct iovec){.iov_base = b, .iov_len = blen};
+    }
+    return 0;
+}
+
+/* Which transfer fd_read and friends perform. */
+typedef enum { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE } io_op_t;
+
+static uint32_t transfer(zvm_wasm_ctx_t *ctx, io_op_t op, uint32_t fd,
+                         uint32_t iovs, uint32_t n, uint64_t offset,
+                         uint32_t result)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    if (f->kind == ZVM_WASM_FD_DIR)
+        return WE_ISDIR;
+    uint8_t *res = zvm__wasm_mem(ctx, result, 4);
+    if (!res)
+        return WE_FAULT;
+    if ((op == IO_PREAD || op == IO_PWRITE) && offset > INT64_MAX)
+        return WE_INVAL;
+    struct iovec iov[WASI_IOV_MAX];
+    uint32_t rc = gather(ctx, iovs, n, iov);
+    if (rc)
+        return rc;
+
+    ssize_t got;
+    do {
+        switch (op) {
+        case IO_READ: got = readv(f->host, iov, (int)n); break;
+        case IO_WRITE: got = writev(f->host, iov, (int)n); break;
+        case IO_PREAD: got = preadv(f->host, iov, (int)n, (off_t)offset); break;
+        default: got = pwritev(f->host, iov, (int)n, (off_t)offset); break;
+        }
+    } while (got < 0 && errno == EINTR);
+    if (got < 0)
+        return err();
+    put_u32(res, (uint32_t)got);
+    return 0;
+}
+
+/* ---- clocks -------------------------------------------------------------- */
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ns_of(ts);
+}
+
+static uint32_t clock_now(const zvm_wasm_ctx_t *ctx, uint32_t id, uint64_t *ns)
+{
+    clockid_t host;
+    switch (id) {
+    case CLOCK_ID_REALTIME:
+        if (ctx->fixed_time) {
+            int64_t now = ctx->time_start_ns;
+            uint64_t since = monotonic_ns() - ctx->monotonic_start_ns;
+            if (since > (uint64_t)INT64_MAX || now > INT64_MAX - (int64_t)since)
+                return WE_OVERFLOW;
+            now += (int64_t)since;
+            if (now < 0)
+                return WE_OVERFLOW;
+            *ns = (uint64_t)now;
+            return 0;
+        }
+        host = CLOCK_REALTIME;
+        break;
+    case CLOCK_ID_MONOTONIC: host = CLOCK_MONOTONIC; break;
+    case CLOCK_ID_PROCESS: host = CLOCK_PROCESS_CPUTIME_ID; break;
+    case CLOCK_ID_THREAD: host = CLOCK_THREAD_CPUTIME_ID; break;
+    default: return WE_INVAL;
+    }
+    struct timespec ts;
+    if (clock_gettime(host, &ts) < 0)
+        return err();
+    if (ts.tv_sec < 0)
+        return WE_OVERFLOW;
+    *ns = ns_of(ts);
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_clock_res_get(zvm_wasi_t *inst, uint32_t id,
+                                                 uint32_t res)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    uint8_t *out = zvm__wasm_mem(ctx, res, 8);
+    if (!out)
+        return WE_FAULT;
+    clockid_t host;
+    switch (id) {
+    case CLOCK_ID_REALTIME:
+        host = ctx->fixed_time ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+        break;
+    case CLOCK_ID_MONOTONIC: host = CLOCK_MONOTONIC; break;
+    case CLOCK_ID_PROCESS: host = CLOCK_PROCESS_CPUTIME_ID; break;
+    case CLOCK_ID_THREAD: host = CLOCK_THREAD_CPUTIME_ID; break;
+    default: return WE_INVAL;
+    }
+    struct timespec ts;
+    if (clock_getres(host, &ts) < 0)
+        return err();
+    uint64_t ns = ns_of(ts);
+    put_u64(out, ns ? ns : 1); /* preview1: never zero */
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_clock_time_get(zvm_wasi_t *inst, uint32_t id,
+                                                  uint64_t precision, uint32_t time)
+{
+    (void)precision;
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    uint8_t *out = zvm__wasm_mem(ctx, time, 8);
+    if (!out)
+        return WE_FAULT;
+    uint64_t ns;
+    uint32_t rc = clock_now(ctx, id, &ns);
+    if (rc)
+        return rc;
+    put_u64(out, ns);
+    return 0;
+}
+
+/* ---- arguments and environment ------------------------------------------- */
+
+/* Count and total size (with NULs) of a NULL-terminated list. */
+static uint32_t list_sizes(char *const *list, uint32_t *count, uint32_t *size)
+{
+    uint64_t n = 0, total = 0;
+    for (; list[n]; n++)
+        total += strlen(list[n]) + 1;
+    if (n > UINT32_MAX / 4 || total > UINT32_MAX)
+        return WE_2BIG;
+    *count = (uint32_t)n;
+    *size = (uint32_t)total;
+    return 0;
+}
+
+static uint32_t sizes_get(zvm_wasm_ctx_t *ctx, char *const *list,
+                          uint32_t count_ptr, uint32_t size_ptr)
+{
+    uint8_t *c = zvm__wasm_mem(ctx, count_ptr, 4);
+    uint8_t *s = zvm__wasm_mem(ctx, size_ptr, 4);
+    if (!c || !s)
+        return WE_FAULT;
+    uint32_t count, size, rc = list_sizes(list, &count, &size);
+    if (rc)
+        return rc;
+    put_u32(c, count);
+    put_u32(s, size);
+    return 0;
+}
+
+/* The pointers at `ptrs`, the strings one after another at `buf`. */
+static uint32_t list_get(zvm_wasm_ctx_t *ctx, char *const *list, uint32_t ptrs,
+                         uint32_t buf)
+{
+    uint32_t count, size, rc = list_sizes(list, &count, &size);
+    if (rc)
+        return rc;
+    uint8_t *p = zvm__wasm_mem(ctx, ptrs, (uint64_t)count * 4);
+    uint8_t *b = zvm__wasm_mem(ctx, buf, size);
+    if (!p || !b)
+        return WE_FAULT;
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t n = strlen(list[i]) + 1;
+        put_u32(p + 4 * i, buf + at);
+        memcpy(b + at, list[i], n);
+        at += (uint32_t)n;
+    }
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_args_sizes_get(zvm_wasi_t *inst, uint32_t argc,
+                                                  uint32_t size)
+{
+    return sizes_get(ctx_of(inst), ctx_of(inst)->argv, argc, size);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_args_get(zvm_wasi_t *inst, uint32_t argv,
+                                            uint32_t buf)
+{
+    return list_get(ctx_of(inst), ctx_of(inst)->argv, argv, buf);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_environ_sizes_get(zvm_wasi_t *inst,
+                                                     uint32_t count, uint32_t size)
+{
+    return sizes_get(ctx_of(inst), ctx_of(inst)->envp, count, size);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_environ_get(zvm_wasi_t *inst, uint32_t environ,
+                                               uint32_t buf)
+{
+    return list_get(ctx_of(inst), ctx_of(inst)->envp, environ, buf);
+}
+
+/* ---- random -------------------------------------------------------------- */
+
+/* splitmix64, to spread a seed over xoshiro's state. */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** (Blackman and Vigna): fast, reproducible, not cryptographic. */
+static uint64_t xoshiro_next(uint64_t s[4])
+{
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+void zvm_wasm_ctx_seed(zvm_wasm_ctx_t *ctx, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        ctx->rng[i] = splitmix64(&x);
+    ctx->seeded = true;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_random_get(zvm_wasi_t *inst, uint32_t buf,
+                                              uint32_t len)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    uint8_t *p = zvm__wasm_mem(ctx, buf, len);
+    if (!p)
+        return WE_FAULT;
+    if (ctx->seeded) {
+        /* Eight bytes per step, little-endian; a tail uses part of one. */
+        uint8_t word[8];
+        for (uint32_t i = 0; i < len; i += 8) {
+            put_u64(word, xoshiro_next(ctx->rng));
+            memcpy(p + i, word, len - i < 8 ? len - i : 8);
+        }
+        return 0;
+    }
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return err();
+        }
+        p += n;
+        len -= (uint32_t)n;
+    }
+    return 0;
+}
+
+/* ---- descriptors ----------------------------------------------------------- */
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_read(zvm_wasi_t *inst, uint32_t fd,
+                                           uint32_t iovs, uint32_t n, uint32_t nread)
+{
+    return transfer(ctx_of(inst), IO_READ, fd, iovs, n, 0, nread);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_write(zvm_wasi_t *inst, uint32_t fd,
+                                            uint32_t iovs, uint32_t n, uint32_t nwritten)
+{
+    return transfer(ctx_of(inst), IO_WRITE, fd, iovs, n, 0, nwritten);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_pread(zvm_wasi_t *inst, uint32_t fd,
+                                            uint32_t iovs, uint32_t n,
+                                            uint64_t offset, uint32_t nread)
+{
+    return transfer(ctx_of(inst), IO_PREAD, fd, iovs, n, offset, nread);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_pwrite(zvm_wasi_t *inst, uint32_t fd,
+                                             uint32_t iovs, uint32_t n,
+                                             uint64_t offset, uint32_t nwritten)
+{
+    return transfer(ctx_of(inst), IO_PWRITE, fd, iovs, n, offset, nwritten);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_seek(zvm_wasi_t *inst, uint32_t fd,
+                                           uint64_t offset, uint32_t whence,
+                                           uint32_t newoffset)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    uint8_t *out = zvm__wasm_mem(ctx, newoffset, 8);
+    if (!out)
+        return WE_FAULT;
+    int w;
+    switch (whence) {
+    case 0: w = SEEK_SET; break;
+    case 1: w = SEEK_CUR; break;
+    case 2: w = SEEK_END; break;
+    default: return WE_INVAL;
+    }
+    if (f->kind == ZVM_WASM_FD_DIR)
+        return WE_BADF; /* directories are read with fd_readdir's cookies */
+    off_t pos = lseek(f->host, (off_t)(int64_t)offset, w);
+    if (pos < 0)
+        return err(); /* ESPIPE on pipes and sequential channels */
+    put_u64(out, (uint64_t)pos);
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_tell(zvm_wasi_t *inst, uint32_t fd,
+                                           uint32_t offset)
+{
+    return Z_wasi_snapshot_preview1Z_fd_seek(inst, fd, 0, 1, offset);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_close(zvm_wasi_t *inst, uint32_t fd)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    f->borrowed = false; /* the program closes its own 0-2 for real */
+    if (fd_clear(f) < 0 && errno != EINTR)
+        return err();
+    return 0;
+}
+
+/* Spec: `to` must be open; it is closed and `from` takes its number. */
+uint32_t Z_wasi_snapshot_preview1Z_fd_renumber(zvm_wasi_t *inst, uint32_t from,
+                                               uint32_t to)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, from), *t = fd_get(ctx, to);
+    if (!f || !t)
+        return WE_BADF;
+    if (from == to)
+        return 0;
+    t->borrowed = false;
+    fd_clear(t);
+    *t = *f;
+    memset(f, 0, sizeof *f); /* ownership of host and path moved to t */
+    f->host = -1;
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_sync(zvm_wasi_t *inst, uint32_t fd)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    return fsync(f->host) < 0 ? err() : 0;
+}
+
+/* fsync, not fdatasync: the supervisor serves fsync on channels. */
+uint32_t Z_wasi_snapshot_preview1Z_fd_datasync(zvm_wasi_t *inst, uint32_t fd)
+{
+    return Z_wasi_snapshot_preview1Z_fd_sync(inst, fd);
+}
+
+/* Advice is advisory: checked, then not passed on (fadvise does not reach
+ * channels, and nothing here gains from it). */
+uint32_t Z_wasi_snapshot_preview1Z_fd_advise(zvm_wasi_t *inst, uint32_t fd,
+                                             uint64_t offset, uint64_t len,
+                                             uint32_t advice)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    if (f->kind == ZVM_WASM_FD_DIR)
+        return WE_BADF;
+    if (advice > 5 || offset > INT64_MAX || len > INT64_MAX)
+        return WE_INVAL;
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_allocate(zvm_wasi_t *inst, uint32_t fd,
+                                               uint64_t offset, uint64_t len)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    if (f->kind == ZVM_WASM_FD_DIR)
+        return WE_BADF;
+    if (offset > INT64_MAX || len > INT64_MAX)
+        return WE_INVAL;
+    int rc = posix_fallocate(f->host, (off_t)offset, (off_t)len);
+    return rc ? zvm__wasm_errno(rc) : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_get(zvm_wasi_t *inst, uint32_t fd,
+                                                 uint32_t buf)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    uint8_t *p = zvm__wasm_mem(ctx, buf, FDSTAT_SIZE);
+    if (!p)
+        return WE_FAULT;
+    memset(p, 0, FDSTAT_SIZE);
+    p[0] = f->filetype;
+    put_u16(p + 2, f->fdflags);
+    put_u64(p + 8, f->rights_base);
+    put_u64(p + 16, f->rights_inheriting);
+    return 0;
+}
+
+/* APPEND and NONBLOCK reach the host; the sync flags are kept and shown
+ * (Linux cannot change them on an open file). */
+uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(zvm_wasi_t *inst,
+                                                       uint32_t fd, uint32_t flags)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    if (flags & ~FDFLAG_ALL)
+        return WE_INVAL;
+    int fl = fcntl(f->host, F_GETFL);
+    if (fl < 0)
+        return err();
+    fl &= ~(O_APPEND | O_NONBLOCK);
+    if (flags & FDFLAG_APPEND)
+        fl |= O_APPEND;
+    if (flags & FDFLAG_NONBLOCK)
+        fl |= O_NONBLOCK;
+    if (fcntl(f->host, F_SETFL, fl) < 0)
+        return err();
+    f->fdflags = (uint16_t)flags;
+    return 0;
+}
+
+/* Rights can only shrink. */
+uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_rights(zvm_wasi_t *inst,
+                                                        uint32_t fd, uint64_t base,
+                                                        uint64_t inheriting)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    if ((base & ~f->rights_base) || (inheriting & ~f->rights_inheriting))
+        return WE_NOTCAPABLE;
+    f->rights_base = base;
+    f->rights_inheriting = inheriting;
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(zvm_wasi_t *inst, uint32_t fd,
+                                                   uint32_t buf)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    uint8_t *p = zvm__wasm_mem(ctx, buf, FILESTAT_SIZE);
+    if (!p)
+        return WE_FAULT;
+    struct stat st;
+    if (fstat(f->host, &st) < 0)
+        return err();
+    put_filestat(p, &st);
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_size(zvm_wasi_t *inst,
+                                                        uint32_t fd, uint64_t size)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    if (size > INT64_MAX)
+        return WE_INVAL;
+    return ftruncate(f->host, (off_t)size) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(zvm_wasi_t *inst,
+                                                         uint32_t fd, uint64_t atim,
+                                                         uint64_t mtim, uint32_t fst)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
+    if (!f)
+        return WE_BADF;
+    struct timespec ts[2];
+    uint32_t rc = times_of(atim, mtim, fst, ts);
+    if (rc)
+        return rc;
+    return futimens(f->host, ts) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_get(zvm_wasi_t *inst, uint32_t fd,
+                                                  uint32_t buf)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f || !f->preopen)
+        return WE_BADF;
+    uint8_t *p = zvm__wasm_mem(ctx, buf, PRESTAT_SIZE);
+    if (!p)
+        return WE_FAULT;
+    memset(p, 0, PRESTAT_SIZE);
+    p[0] = 0; /* __WASI_PREOPENTYPE_DIR */
+    put_u32(p + 4, 1); /* strlen("/") */
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(zvm_wasi_t *inst,
+                                                       uint32_t fd, uint32_t path,
+                                                       uint32_t len)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f || !f->preopen)
+        return WE_BADF;
+    if (len < 1)
+        return WE_NAMETOOLONG;
+    uint8_t *p = zvm__wasm_mem(ctx, path, 1);
+    if (!p)
+        return WE_FAULT;
+    p[0] = '/';
+    return 0;
+}
+
+/*
+ * Entries from `cookie` on, as many as fit in buf_len (the last one may be
+ * cut: the program then retries with a larger buffer).  Cookies are the
+ * host's d_off values, which lseek() on the directory accepts; cookie 0 is
+ * the start.  Stateless: every call seeks.
+ */
+uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(zvm_wasi_t *inst, uint32_t fd,
+                                              uint32_t buf, uint32_t buf_len,
+                                              uint64_t cookie, uint32_t bufused)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    if (f->kind != ZVM_WASM_FD_DIR)
+        return WE_NOTDIR;
+    uint8_t *out = zvm__wasm_mem(ctx, buf, buf_len);
+    uint8_t *used_p = zvm__wasm_mem(ctx, bufused, 4);
+    if (!out || !used_p)
+        return WE_FAULT;
+    if (cookie > INT64_MAX)
+        return WE_INVAL;
+    if (lseek(f->host, (off_t)cookie, SEEK_SET) < 0)
+        return err();
+
+    char chunk[READDIR_CHUNK] __attribute__((aligned(8)));
+    uint32_t used = 0;
+    while (used < buf_len) {
+        ssize_t n = getdents64(f->host, chunk, sizeof chunk);
+        if (n < 0)
+            return err();
+        if (n == 0)
+            break;
+        for (ssize_t at = 0; at < n && used < buf_len;) {
+            const struct dirent64 *d = (const struct dirent64 *)(chunk + at);
+            at += d->d_reclen;
+            size_t namlen = strlen(d->d_name);
+            uint8_t hdr[DIRENT_SIZE] = {0};
+            put_u64(hdr + 0, (uint64_t)d->d_off);
+            put_u64(hdr + 8, (uint64_t)d->d_ino);
+            put_u32(hdr + 16, (uint32_t)namlen);
+            switch (d->d_type) {
+            case DT_REG: hdr[20] = FT_REG; break;
+            case DT_DIR: hdr[20] = FT_DIR; break;
+            case DT_CHR: hdr[20] = FT_CHAR; break;
+            case DT_BLK: hdr[20] = FT_BLOCK; break;
+            case DT_LNK: hdr[20] = FT_SYMLINK; break;
+            case DT_SOCK: hdr[20] = FT_SOCK_STREAM; break;
+            default: hdr[20] = FT_UNKNOWN; break;
+            }
+            uint32_t room = buf_len - used;
+            uint32_t k = room < DIRENT_SIZE ? room : DIRENT_SIZE;
+            memcpy(out + used, hdr, k);
+            used += k;
+            room = buf_len - used;
+            k = room < namlen ? room : (uint32_t)namlen;
+            memcpy(out + used, d->d_name, k);
+            used += k;
+        }
+    }
+    f->dir_cookie_hint = cookie;
+    put_u32(used_p, used);
+    return 0;
+}
+
+/* ---- paths ------------------------------------------------------------------- */
+
+uint32_t Z_wasi_snapshot_preview1Z_path_open(zvm_wasi_t *inst, uint32_t dirfd,
+                                             uint32_t dirflags, uint32_t path,
+                                             uint32_t path_len, uint32_t oflags,
+                                             uint64_t rights_base,
+                                             uint64_t rights_inheriting,
+                                             uint32_t fdflags, uint32_t opened)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx, dirfd, path, path_len, abs);
+    if (rc)
+        return rc;
+    uint8_t *out = zvm__wasm_mem(ctx, opened, 4);
+    if (!out)
+        return WE_FAULT;
+    if (oflags & ~(OFLAG_CREAT | OFLAG_DIRECTORY | OFLAG_EXCL | OFLAG_TRUNC) ||
+        fdflags & ~FDFLAG_ALL)
+        return WE_INVAL;
+    int slot = fd_alloc(ctx);
+    if (slot < 0)
+        return WE_MFILE;
+    const zvm_wasm_fd_t *dir = &ctx->fds[dirfd];
+
+    /* The access mode follows the rights wasi-libc derives from O_ACCMODE. */
+    bool rd = rights_base & (R_FD_READ | R_FD_READDIR);
+    bool wr = rights_base & (R_FD_WRITE | R_FD_DATASYNC | R_FD_ALLOCATE |
+                             R_FD_FILESTAT_SET_SIZE);
+    int flags = O_CLOEXEC | O_NOCTTY | (rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY);
+    if (!(dirflags & LOOKUP_SYMLINK_FOLLOW))
+        flags |= O_NOFOLLOW;
+    if (oflags & OFLAG_CREAT) flags |= O_CREAT;
+    if (oflags & OFLAG_DIRECTORY) flags |= O_DIRECTORY;
+    if (oflags & OFLAG_EXCL) flags |= O_EXCL;
+    if (oflags & OFLAG_TRUNC) flags |= O_TRUNC;
+    if (fdflags & FDFLAG_APPEND) flags |= O_APPEND;
+    if (fdflags & FDFLAG_DSYNC) flags |= O_DSYNC;
+    if (fdflags & FDFLAG_NONBLOCK) flags |= O_NONBLOCK;
+    if (fdflags & FDFLAG_RSYNC) flags |= O_RSYNC;
+    if (fdflags & FDFLAG_SYNC) flags |= O_SYNC;
+
+    int h;
+    do
+        h = openat(AT_FDCWD, abs, flags, 0666);
+    while (h < 0 && errno == EINTR);
+    if (h < 0)
+        return err();
+    struct stat st;
+    if (fstat(h, &st) < 0) {
+        rc = err();
+        close(h);
+        return rc;
+    }
+    /* Directories are kept without a trailing '/', as resolve() expects. */
+    size_t n = strlen(abs);
+    if (S_ISDIR(st.st_mode) && n > 1 && abs[n - 1] == '/')
+        abs[n - 1] = '\0';
+    char *copy = strdup(abs);
+    if (!copy) {
+        close(h);
+        return WE_NOMEM;
+    }
+    ctx->fds[slot] = (zvm_wasm_fd_t){
+        .kind = S_ISDIR(st.st_mode) ? ZVM_WASM_FD_DIR : ZVM_WASM_FD_FILE,
+        .host = h,
+        .path = copy,
+        .fdflags = (uint16_t)fdflags,
+        .rights_base = rights_base & dir->rights_inheriting,
+        .rights_inheriting = rights_inheriting & dir->rights_inheriting,
+        .filetype = filetype_of(st.st_mode),
+    };
+    put_u32(out, (uint32_t)slot);
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(zvm_wasi_t *inst,
+                                                         uint32_t fd, uint32_t path,
+                                                         uint32_t len)
+{
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
+    if (rc)
+        return rc;
+    return mkdirat(AT_FDCWD, abs, 0777) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(zvm_wasi_t *inst, uint32_t fd,
+                                                     uint32_t flags, uint32_t path,
+                                                     uint32_t len, uint32_t buf)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx, fd, path, len, abs);
+    if (rc)
+        return rc;
+    uint8_t *p = zvm__wasm_mem(ctx, buf, FILESTAT_SIZE);
+    if (!p)
+        return WE_FAULT;
+    struct stat st;
+    int at = flags & LOOKUP_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (fstatat(AT_FDCWD, abs, &st, at) < 0)
+        return err();
+    put_filestat(p, &st);
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(zvm_wasi_t *inst,
+                                                           uint32_t fd, uint32_t flags,
+                                                           uint32_t path, uint32_t len,
+                                                           uint64_t atim, uint64_t mtim,
+                                                           uint32_t fst)
+{
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
+    if (rc)
+        return rc;
+    struct timespec ts[2];
+    if ((rc = times_of(atim, mtim, fst, ts)))
+        return rc;
+    int at = flags & LOOKUP_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
+    return utimensat(AT_FDCWD, abs, ts, at) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_link(zvm_wasi_t *inst, uint32_t old_fd,
+                                             uint32_t old_flags, uint32_t old_path,
+                                             uint32_t old_len, uint32_t new_fd,
+                                             uint32_t new_path, uint32_t new_len)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char from[PATH_MAX], to[PATH_MAX];
+    uint32_t rc = resolve(ctx, old_fd, old_path, old_len, from);
+    if (rc || (rc = resolve(ctx, new_fd, new_path, new_len, to)))
+        return rc;
+    int at = old_flags & LOOKUP_SYMLINK_FOLLOW ? AT_SYMLINK_FOLLOW : 0;
+    return linkat(AT_FDCWD, from, AT_FDCWD, to, at) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_readlink(zvm_wasi_t *inst, uint32_t fd,
+                                                 uint32_t path, uint32_t len,
+                                                 uint32_t buf, uint32_t buf_len,
+                                                 uint32_t bufused)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx, fd, path, len, abs);
+    if (rc)
+        return rc;
+    uint8_t *out = zvm__wasm_mem(ctx, buf, buf_len);
+    uint8_t *used = zvm__wasm_mem(ctx, bufused, 4);
+    if (!out || !used)
+        return WE_FAULT;
+    ssize_t n = readlinkat(AT_FDCWD, abs, (char *)out, buf_len);
+    if (n < 0)
+        return err();
+    put_u32(used, (uint32_t)n); /* cut to buf_len, as the spec allows */
+    return 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(zvm_wasi_t *inst,
+                                                         uint32_t fd, uint32_t path,
+                                                         uint32_t len)
+{
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
+    if (rc)
+        return rc;
+    return unlinkat(AT_FDCWD, abs, AT_REMOVEDIR) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_unlink_file(zvm_wasi_t *inst, uint32_t fd,
+                                                    uint32_t path, uint32_t len)
+{
+    char abs[PATH_MAX];
+    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
+    if (rc)
+        return rc;
+    return unlinkat(AT_FDCWD, abs, 0) < 0 ? err() : 0;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_path_rename(zvm_wasi_t *inst, uint32_t old_fd,
+                                               uint32_t old_path, uint32_t old_len,
+                                               uint32_t new_fd, uint32_t new_path,
+                                               uint32_t new_len)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char from[PATH_MAX], to[PATH_MAX];
+    uint32_t rc = resolve(ctx, old_fd, old_path, old_len, from);
+    if (rc || (rc = resolve(ctx, new_fd, new_path, new_len, to)))
+        return rc;
+    return renameat(AT_FDCWD, from, AT_FDCWD, to) < 0 ? err() : 0;
+}
+
+/* The link's text is stored as given: it is resolved (by the kernel,
+ * inside the jail) only when followed. */
+uint32_t Z_wasi_snapshot_preview1Z_path_symlink(zvm_wasi_t *inst, uint32_t old_path,
+                                                uint32_t old_len, uint32_t fd,
+                                                uint32_t new_path, uint32_t new_len)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    char abs[PATH_MAX], target[PATH_MAX];
+    uint32_t rc = resolve(ctx, fd, new_path, new_len, abs);
+    if (rc)
+        return rc;
+    const uint8_t *t = zvm__wasm_mem(ctx, old_path, old_len);
+    if (!t)
+        return WE_FAULT;
+    if (old_len >= PATH_MAX)
+        return WE_NAMETOOLONG;
+    if (old_len == 0)
+        return WE_NOENT;
+    if (memchr(t, '\0', old_len))
+        return WE_INVAL;
+    memcpy(target, t, old_len);
+    target[old_len] = '\0';
+    return symlinkat(target, AT_FDCWD, abs) < 0 ? err() : 0;
+}
+
+/* ---- poll_oneoff ------------------------------------------------------------- */
+
+/* The monotonic deadline of a clock subscription, measured from t0 (the
+ * monotonic time when the call began): 0 or a WASI errno.  An absolute time
+ * on a CPU-time clock is approximated by the same wall-clock distance. */
+static uint32_t sub_deadline(const zvm_wasm_ctx_t *ctx, const uint8_t *sub,
+                             uint64_t t0, uint64_t *deadline)
+{
+    uint32_t id = get_u32(sub + 16);
+    uint64_t timeout = get_u64(sub + 24);
+    uint16_t flags = get_u16(sub + 40);
+    if (id > CLOCK_ID_THREAD)
+        return WE_INVAL;
+    if (!(flags & SUBCLOCK_ABSTIME)) {
+        *deadline = sat_add(t0, timeout);
+        return 0;
+    }
+    uint64_t now;
+    uint32_t rc = clock_now(ctx, id, &now);
+    if (rc)
+        return rc;
+    *deadline = timeout <= now ? t0 : sat_add(t0, timeout - now);
+    return 0;
+}
+
+static void put_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t type)
+{
+    memset(ev, 0, EVENT_SIZE);
+    put_u64(ev + 0, userdata);
+    put_u16(ev + 8, error);
+    ev[10] = type;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(zvm_wasi_t *inst, uint32_t in,
+                                               uint32_t out, uint32_t nsubs,
+                                               uint32_t nevents)
+{
+    zvm_wasm_ctx_t *ctx = ctx_of(inst);
+    if (nsubs == 0)
+        return WE_INVAL;
+    const uint8_t *subs = zvm__wasm_mem(ctx, in, (uint64_t)nsubs * SUBSCRIPTION_SIZE);
+    uint8_t *evs = zvm__wasm_mem(ctx, out, (uint64_t)nsubs * EVENT_SIZE);
+    uint8_t *nev_p = zvm__wasm_mem(ctx, nevents, 4);
+    if (!subs || !evs || !nev_p)
+        return WE_FAULT;
+
+    /* Pass 1: descriptors are ready now, bad subscriptions fail now; find
+     * the earliest clock. */
+    uint64_t t0 = monotonic_ns(), earliest = UINT64_MAX;
+    bool any_clock = false;
+    uint32_t nev = 0;
+    for (uint32_t i = 0; i < nsubs; i++) {
+        const uint8_t *s = subs + (size_t)i * SUBSCRIPTION_SIZE;
+        uint64_t userdata = get_u64(s);
+        uint8_t tag = s[8];
+        uint64_t deadline;
+        uint32_t rc;
+        switch (tag) {
+        case EV_CLOCK:
+            if ((rc = sub_deadline(ctx, s, t0, &deadline))) {
+                put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, (uint16_t)rc, tag);
+            } else {
+                any_clock = true;
+                if (deadline < earliest)
+                    earliest = deadline;
+            }
+            break;
+        case EV_FD_READ:
+        case EV_FD_WRITE:
+            rc = fd_get(ctx, get_u32(s + 16)) ? 0 : WE_BADF;
+            put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, (uint16_t)rc, tag);
+            break;
+        default:
+            put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, WE_INVAL, tag);
+            break;
+        }
+    }
+
+    /* Nothing ready: sleep until the earliest clock. */
+    if (nev == 0 && any_clock) {
+        struct timespec until = ts_of(earliest);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+            ;
+    }
+
+    /* Pass 2: every clock that has expired by now. */
+    if (any_clock) {
+        uint64_t now = monotonic_ns();
+        for (uint32_t i = 0; i < nsubs && nev < nsubs; i++) {
+            const uint8_t *s = subs + (size_t)i * SUBSCRIPTION_SIZE;
+            uint64_t deadline;
+            if (s[8] != EV_CLOCK || sub_deadline(ctx, s, t0, &deadline) || deadline > now)
+                continue;
+            put_event(evs + (size_t)nev++ * EVENT_SIZE, get_u64(s), 0, EV_CLOCK);
+        }
+    }
+    put_u32(nev_p, nev);
+    return 0;
+}
+
+/* ---- process, scheduling, sockets ------------------------------------------- */
+
+void Z_wasi_snapshot_preview1Z_proc_exit(zvm_wasi_t *inst, uint32_t code)
+{
+    zvm_wasm_exit(ctx_of(inst), code);
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_proc_raise(zvm_wasi_t *inst, uint32_t sig)
+{
+    (void)inst, (void)sig;
+    return WE_NOSYS;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_sched_yield(zvm_wasi_t *inst)
+{
+    (void)inst;
+    sched_yield();
+    return 0;
+}
+
+/* No sockets: channels are the program's only network. */
+uint32_t Z_wasi_snapshot_preview1Z_sock_accept(zvm_wasi_t *inst, uint32_t fd,
+                                               uint32_t flags, uint32_t out)
+{
+    (void)inst, (void)fd, (void)flags, (void)out;
+    return WE_NOSYS;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_sock_recv(zvm_wasi_t *inst, uint32_t fd,
+                                             uint32_t iovs, uint32_t n, uint32_t flags,
+                                             uint32_t nread, uint32_t oflags)
+{
+    (void)inst, (void)fd, (void)iovs, (void)n, (void)flags, (void)nread, (void)oflags;
+    return WE_NOSYS;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_sock_send(zvm_wasi_t *inst, uint32_t fd,
+                                             uint32_t iovs, uint32_t n, uint32_t flags,
+                                             uint32_t nwritten)
+{
+    (void)inst, (void)fd, (void)iovs, (void)n, (void)flags, (void)nwritten;
+    return WE_NOSYS;
+}
+
+uint32_t Z_wasi_snapshot_preview1Z_sock_shutdown(zvm_wasi_t *inst, uint32_t fd,
+                                                 uint32_t how)
+{
+    (void)inst, (void)fd, (void)how;
+    return WE_NOSYS;
+}
+
+/* ---- the context ------------------------------------------------------------- */
+
+/* fd 0-2: the process's own, borrowed.  A closed one stays free. */
+static void init_stdio(zvm_wasm_ctx_t *ctx, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return;
+    uint8_t type = filetype_of(st.st_mode);
+    uint64_t rights = R_ALL;
+    /* wasi-libc's isatty(): a character device without SEEK and TELL. */
+    if (type != FT_REG && type != FT_BLOCK)
+        rights &= ~(R_FD_SEEK | R_FD_TELL);
+    ctx->fds[fd] = (zvm_wasm_fd_t){
+        .kind = ZVM_WASM_FD_FILE,
+        .host = fd,
+        .rights_base = rights,
+        .rights_inheriting = rights,
+        .filetype = type,
+        .borrowed = true,
+    };
+}
+
+int zvm_wasm_ctx_init_root(zvm_wasm_ctx_t *ctx, const zvm_session_t *s,
+                           const char *root)
+{
+    static char *const empty[] = {NULL};
+
+    memset(ctx, 0, sizeof *ctx);
+    for (int i = 0; i < ZVM_WASM_MAX_FDS; i++)
+        ctx->fds[i].host = -1;
+    ctx->session = s;
+    ctx->argv = s && s->argv ? s->argv : empty;
+    ctx->envp = s && s->envp ? s->envp : empty;
+    ctx->monotonic_start_ns = monotonic_ns();
+    if (s && s->nvram.has_time) {
+        ctx->fixed_time = true;
+        int64_t t = s->nvram.time_seconds;
+        if (__builtin_mul_overflow(t, (int64_t)1000000000, &ctx->time_start_ns))
+            ctx->time_start_ns = t < 0 ? INT64_MIN : INT64_MAX;
+    }
+    if (s && s->nvram.has_seed)
+        zvm_wasm_ctx_seed(ctx, s->nvram.seed);
+
+    size_t nch = s ? s->manifest.nchannels : 0;
+    if (nch > 0) {
+        ctx->channel_fds = malloc(nch * sizeof *ctx->channel_fds);
+        if (!ctx->channel_fds)
+            return -ENOMEM;
+        for (size_t i = 0; i < nch; i++)
+            ctx->channel_fds[i] = -1;
+    }
+
+    for (int fd = 0; fd <= 2; fd++)
+        init_stdio(ctx, fd);
+
+    /* The preopen: its path folded (no trailing '/'), the host directory
+     * held open for fd_readdir and fd_filestat_get on it. */
+    size_t n = strlen(root);
+    if (root[0] != '/' || n >= PATH_MAX)
+        return -EINVAL;
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    char *path = strndup(root, n);
+    if (!path)
+        return -ENOMEM;
+    int h = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (h < 0) {
+        int e = errno;
+        free(path);
+        return -e;
+    }
+    ctx->fds[ZVM_WASM_PREOPEN_FD] = (zvm_wasm_fd_t){
+        .kind = ZVM_WASM_FD_DIR,
+        .host = h,
+        .path = path,
+        .rights_base = R_ALL,
+        .rights_inheriting = R_ALL,
+        .filetype = FT_DIR,
+        .preopen = true,
+    };
+    return 0;
+}
+
+int zvm_wasm_ctx_init(zvm_wasm_ctx_t *ctx, const zvm_session_t *s)
+{
+    return zvm_wasm_ctx_init_root(ctx, s, "/");
+}
+
+void zvm_wasm_ctx_release(zvm_wasm_ctx_t *ctx)
+{
+    for (int i = 0; i < ZVM_WASM_MAX_FDS; i++)
+        fd_clear(&ctx->fds[i]);
+    if (ctx->channel_fds) {
+        size_t nch = ctx->session ? ctx->session->manifest.nchannels : 0;
+        for (size_t i = 0; i < nch; i++)
+            if (ctx->channel_fds[i] >= 0)
+                close(ctx->channel_fds[i]);
+        free(ctx->channel_fds);
+        ctx->channel_fds = NULL;
+    }
+}
+
+/* The program's own buffers are its libc's business: it flushes before
+ * proc_exit.  Nothing is flushed here. */
+_Noreturn void zvm_wasm_exit(zvm_wasm_ctx_t *ctx, uint32_t code)
+{
+    zvm_wasm_ctx_release(ctx);
+    _exit((int)(code & 0xff));
+}
