@@ -130,8 +130,10 @@ static int write_id_maps(pid_t pid, const zvm_jail_t *j, zvm_error_t *err)
     return 0;
 }
 
+/* infer_memory: an ELF program held by RLIMIT_AS cannot say it hit it; a
+ * runner's program (wasm) has its memory capped exactly and ends normally. */
 static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bool oom,
-                        zvm_report_t *r)
+                        bool infer_memory, zvm_report_t *r)
 {
     int st = res->wait_status;
     r->user_time = (double)res->utime.tv_sec + (double)res->utime.tv_usec / 1e6;
@@ -153,11 +155,11 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bo
         r->user_rc = WEXITSTATUS(st);
         /* rlimits cannot report themselves: an abnormal end with the
          * resident set at the limit is counted as the memory limit. */
-        if (r->user_rc != 0 && r->peak_memory >= s->manifest.memory / 10 * 9)
+        if (infer_memory && r->user_rc != 0 && r->peak_memory >= s->manifest.memory / 10 * 9)
             zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
     } else if (WIFSIGNALED(st)) {
         int sig = WTERMSIG(st);
-        if (r->peak_memory >= s->manifest.memory / 10 * 9) {
+        if (infer_memory && r->peak_memory >= s->manifest.memory / 10 * 9) {
             zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
         } else if (sig == SIGXCPU) {
             zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
@@ -252,7 +254,7 @@ int zvm__jail_run(zvm_session_t *s, zvm_jail_t *jail, zvm_report_t *r)
     bool oom = false;
     uint64_t peak = (uint64_t)res.maxrss_kb * 1024u;
     zvm__cgroup_finish(&cg, &oom, &peak);
-    fill_report(s, &res, oom, r);
+    fill_report(s, &res, oom, j.runner == NULL, r);
     r->peak_memory = peak;
     rc = r->exit_state == ZVM_EXIT_SANDBOX_ERROR || r->exit_state == ZVM_EXIT_BAD_PROGRAM ? -1 : 0;
 out:

@@ -60,6 +60,8 @@ typedef struct zvm_jail {
     bool host_runtime;         /* also show the host's /usr (dynamic program) */
     bool root_image;           /* some image is mounted at "/" */
     bool root_readonly;        /* every image at "/" is ro */
+    bool no_proc;              /* no /proc inside (it would show zerovm's own
+                                  command line and maps to a runner's program) */
     uint32_t outside_uid, outside_gid;
     const struct zvm_jail_runner *runner; /* NULL: exec the program */
 } zvm_jail_t;

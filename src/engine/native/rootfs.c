@@ -9,7 +9,8 @@
  *                fd -> /proc/self/fd, self (the program, read-only: its
  *                /proc/self/exe must not lead to a writable host file), and
  *                a placeholder per channel alias
- *   /proc        a new proc for the new pid namespace
+ *   /proc        a new proc for the new pid namespace (none for a program
+ *                that needs none: a wasm module cannot use it)
  *   /tmp         tmpfs when the root itself is read-only
  *   <images>     read-only bind mounts (rw: an overlay, writes vanish)
  *   /usr, ...    the host's /usr read-only, for a dynamic program that no
@@ -319,7 +320,7 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
                 return zvm_error_errno(err, errno, "cannot mount /tmp");
         }
     }
-    {
+    if (!j->no_proc) {
         char target[64];
         cleanup_close int proc = walk_create(rootfd, "/proc", NULL, err);
         if (proc < 0)

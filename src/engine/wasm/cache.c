@@ -37,7 +37,7 @@
 extern char **environ;
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
-#define CACHE_FORMAT "zerovm-wasm-cache/1"
+#define CACHE_FORMAT "zerovm-wasm-cache/2"
 #define TRAILER_MAGIC "ZVMWASM1"
 
 typedef struct trailer {
@@ -321,6 +321,21 @@ static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *
         s = e;
     }
 
+    /* The linear memory at start, for the check against Memory before
+     * anything runs: wasm2c allocates it in the instance's set-up. */
+    unsigned long initial_pages = 0;
+    {
+        char *c = NULL;
+        size_t clen = 0;
+        snprintf(path, sizeof path, "%.3000s/prog.c", dir);
+        if (zvm_read_file(path, 1u << 30, &c, &clen) == 0) {
+            static const char call[] = "wasm_rt_allocate_memory(&instance->w2c_memory, ";
+            const char *at = strstr(c, call);
+            if (at)
+                initial_pages = strtoul(at + sizeof call - 1, NULL, 10);
+            free(c);
+        }
+    }
     snprintf(path, sizeof path, "%.3000s/glue.c", dir);
     g = fopen(path, "w");
     if (!g) {
@@ -343,12 +358,13 @@ static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *
             "\n#define EXPORT __attribute__((visibility(\"default\")))\n"
             "EXPORT const char zvm_wasm_key[] = \"%s\";\n"
             "EXPORT const unsigned long zvm_wasm_instance_size = sizeof(Z_prog_instance_t);\n"
+            "EXPORT const unsigned long zvm_wasm_initial_pages = %luUL;\n"
             "EXPORT void zvm_wasm_init_module(void) { Z_prog_init_module(); }\n"
             "EXPORT void zvm_wasm_instantiate(void *inst, void *ctx)\n"
             "{\n    (void)ctx;\n    Z_prog_instantiate(%s);\n}\n"
             "EXPORT wasm_rt_memory_t *zvm_wasm_memory(void *inst) { return Z_progZ_memory(inst); }\n"
             "EXPORT void zvm_wasm_start(void *inst) { Z_progZ__start(inst); }\n",
-            key, inst);
+            key, initial_pages, inst);
     if (fclose(g) != 0) {
         g = NULL;
         zvm_error_errno(err, errno, "cannot write '%s'", path);

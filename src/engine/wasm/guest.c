@@ -44,11 +44,12 @@ int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_
     }
     e->key = dlsym(e->handle, "zvm_wasm_key");
     const unsigned long *size = dlsym(e->handle, "zvm_wasm_instance_size");
+    const unsigned long *pages = dlsym(e->handle, "zvm_wasm_initial_pages");
     *(void **)&e->init_module = dlsym(e->handle, "zvm_wasm_init_module");
     *(void **)&e->instantiate = dlsym(e->handle, "zvm_wasm_instantiate");
     *(void **)&e->memory = dlsym(e->handle, "zvm_wasm_memory");
     *(void **)&e->start = dlsym(e->handle, "zvm_wasm_start");
-    if (!e->key || !size || !e->init_module || !e->instantiate || !e->memory || !e->start ||
+    if (!e->key || !size || !pages || !e->init_module || !e->instantiate || !e->memory || !e->start ||
         strcmp(e->key, obj->key) != 0) {
         dlclose(e->handle);
         e->handle = NULL;
@@ -56,6 +57,7 @@ int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_
                                            "expected");
     }
     e->instance_size = *size;
+    e->initial_pages = *pages;
     return 0;
 }
 

@@ -6,7 +6,9 @@
  *   validate   the module is WebAssembly 1.0, wasm2c accepts it, it imports
  *              only what zerovm provides; its compiled object is found in
  *              the cache or built and stored (cache.c)
- *   run        load the object, then the native engine's jail runs it: the
+ *              and loaded (dlopen: no module code runs in this process); its
+ *              linear memory at start must fit in Memory
+ *   run        the native engine's jail runs the loaded object: the
  *              same namespaces, root, channels and supervisor, but instead
  *              of exec the child calls the module (guest.c) under a far
  *              tighter seccomp filter
@@ -39,6 +41,12 @@
  * shadow memory alone is terabytes of address space: no RLIMIT_AS then. */
 #undef LINEAR_RESERVE
 #define LINEAR_RESERVE (UINT64_MAX / 2)
+/* Its runtime also makes system calls of its own on a trap (it inspects the
+ * SIGSEGV), which the wasm policy would punish: ASan builds use the ELF
+ * policy for wasm programs.  Release builds never do. */
+#define TIGHT_POLICY false
+#else
+#define TIGHT_POLICY true
 #endif
 
 typedef struct wasm_state {
@@ -111,6 +119,21 @@ static int wasm_validate(zvm_session_t *s, zvm_report_t *r)
         state_release(st);
         return -1;
     }
+    if (zvm__wasm_load(&st->object, &st->entry, &err) < 0) {
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg);
+        state_release(st);
+        return -1;
+    }
+    if (st->entry.initial_pages > s->manifest.memory / 65536) {
+        r->validator = 1;
+        zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM,
+                            "%s: the module needs %llu bytes of linear memory at start, more "
+                            "than Memory (%llu)",
+                            path, (unsigned long long)st->entry.initial_pages * 65536,
+                            (unsigned long long)s->manifest.memory);
+        state_release(st);
+        return -1;
+    }
     if (s->verbosity > 0 && st->object.compiled)
         fprintf(stderr, "zerovm: %s: compiled in %.2f s%s\n", path, st->object.compile_seconds,
                 st->object.rebuilt ? " (the cached object was damaged)" : "");
@@ -140,20 +163,15 @@ _Noreturn static void guest_run(void *arg, int sync_fd)
 
 static int wasm_run(zvm_session_t *s, zvm_report_t *r)
 {
-    zvm_error_t err = {0};
     wasm_state_t *st = s->engine_data;
     r->engine = "wasm";
     if (!st) {
         zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "the module was not validated");
         return -1;
     }
-    if (!st->entry.handle && zvm__wasm_load(&st->object, &st->entry, &err) < 0) {
-        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg);
-        return -1;
-    }
     guest_arg_t arg = {.session = s, .entry = &st->entry};
     zvm_jail_runner_t runner = {
-        .tight_policy = true,
+        .tight_policy = TIGHT_POLICY,
         .extra_as = LINEAR_RESERVE + HOST_HEADROOM,
         .prepare = guest_prepare,
         .run = guest_run,
@@ -162,6 +180,7 @@ static int wasm_run(zvm_session_t *s, zvm_report_t *r)
     zvm_jail_t j;
     zvm__jail_defaults(s, &j);
     j.runner = &runner;
+    j.no_proc = true;
     return zvm__jail_run(s, &j, r);
 }
 

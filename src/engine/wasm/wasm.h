@@ -147,6 +147,7 @@ typedef struct zvm_wasm_entry {
     void *handle;                      /* dlopen */
     const char *key;
     unsigned long instance_size;
+    unsigned long initial_pages;       /* linear memory at start, 64 KiB pages */
     void (*init_module)(void);
     void (*instantiate)(void *inst, void *ctx);
     wasm_rt_memory_t *(*memory)(void *inst);
