@@ -99,6 +99,28 @@ run "$WORK/m-spin"
 is "$RC" 1 "endless loop: exit status 1"
 is "$(report_line 6)" "timeout" "endless loop: exit state timeout"
 
+# --- zerovm killed: the jail dies with it ---------------------------------
+# (the parent-death signal must survive the jail's change of uid)
+manifest "$WORK/m-spin30" "$PROBE" 60 67108864 "${STD[@]}" "$WORK/nv-spin,/dev/nvram,0,0,64,65536,0,0"
+"$ZEROVM" "$WORK/m-spin30" > /dev/null 2>&1 &
+zpid=$!
+jail=""
+for _ in $(seq 50); do
+    jail=$(pgrep -P "$zpid" | head -n 1)
+    [ -n "$jail" ] && [ "$(cat /proc/"$jail"/comm 2>/dev/null)" = self ] && break
+    sleep 0.1
+done
+kill -TERM "$zpid"; wait "$zpid" 2>/dev/null
+alive=none
+for _ in $(seq 50); do
+    state=$(awk '/^State:/ {print $2}' /proc/"$jail"/status 2>/dev/null)
+    if [ -z "$state" ] || [ "$state" = Z ]; then alive=gone; break; fi
+    alive=running; sleep 0.1
+done
+[ -n "$jail" ] && [ "$alive" = gone ]
+ok $? "zerovm killed by SIGTERM: its program does not outlive it ($alive)"
+[ -n "$jail" ] && [ "$alive" = running ] && kill -KILL "$jail" 2>/dev/null
+
 # --- quotas and etags through a real program ------------------------------
 head -c 100000 /dev/urandom > "$WORK/rand.bin"
 printf '[args]\nargs = probe cat /dev/input /dev/output\n' > "$WORK/nv-cat"

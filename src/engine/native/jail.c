@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,22 @@ static int become_inside_user(zvm_error_t *err)
     return 0;
 }
 
+/*
+ * The kernel clears the parent-death signal when the uid changes, so it is
+ * set again as uid 1000.  If the supervisor died in between, its end of the
+ * sync socket is closed: a hang-up there means nobody would kill us.
+ * (getppid() cannot tell: as pid 1 of a new pid namespace our parent is 0.)
+ */
+static int die_with_supervisor(const zvm_jail_t *j, zvm_error_t *err)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        return zvm_error_errno(err, errno, "PR_SET_PDEATHSIG");
+    struct pollfd p = {.fd = j->sync_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+        _exit(127);
+    return 0;
+}
+
 static int isolate_identity(zvm_error_t *err)
 {
     if (sethostname("zerovm", 6) < 0 || setdomainname("zerovm", 6) < 0)
@@ -131,14 +148,13 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
     int listener = -1;
     zvm_rootfs_sources_t sources;
 
-    /* Die with the supervisor. */
+    /* Die with the supervisor (set again below: a change of uid clears it). */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        _exit(127);
     if (wait_for_parent(j, &err) < 0)                      /* uid/gid maps are written */
         fail(j, &err);
     if (zvm__rootfs_capture(j, &sources, &err) < 0 ||      /* host trees, as the caller */
         become_inside_user(&err) < 0 ||                    /* uid/gid 1000 inside */
+        die_with_supervisor(j, &err) < 0 ||
         zvm__rootfs_build(j, &sources, &err) < 0 ||        /* new root, pivoted */
         isolate_identity(&err) < 0 ||                      /* host name, session */
         null_std_fds(&err) < 0 ||
