@@ -5,6 +5,7 @@
  * the engines'.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ static void usage(FILE *out)
           "  -e, --engine=NAME    engine to use (native, wasm); default: by the program's format\n"
           "  -r, --report=FORMAT  report format: text (six lines, default) or json\n"
           "  -q, --quiet          no error messages on stderr (the report still says why)\n"
+          "      --report-file=PATH  write the report to PATH (created or truncated) instead\n"
+          "                       of stdout, apart from the program's output (used by zvsh)\n"
           "  -h, --help           show this help\n"
           "  -V, --version        show the version\n"
           "\n"
@@ -34,12 +37,30 @@ static void usage(FILE *out)
           out);
 }
 
-static int print_report(const zvm_report_t *r, bool json, bool newline_first)
+/* The report goes to stdout, after the program's output, or with
+ * --report-file to a file of its own. */
+static int print_report(const zvm_report_t *r, bool json, bool newline_first,
+                        const char *report_file)
 {
     char *text = json ? zvm_report_format_json(r) : zvm_report_format_text(r);
     if (!text) {
         fputs("zerovm: out of memory\n", stderr);
         return 4;
+    }
+    if (report_file) {
+        FILE *f = fopen(report_file, "we");
+        int failed = !f;
+        if (f) {
+            fputs(text, f);
+            if (json)
+                fputc('\n', f);
+            failed = fclose(f) != 0;
+        }
+        if (failed)
+            fprintf(stderr, "zerovm: cannot write the report to '%s': %s\n", report_file,
+                    strerror(errno));
+        free(text);
+        return failed ? 4 : zvm_report_exit_status(r);
     }
     fflush(stdout);
     if (newline_first)
@@ -57,9 +78,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"engine", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},      {"report-file", required_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
     };
-    const char *engine_name = NULL;
+    const char *engine_name = NULL, *report_file = NULL;
     bool json = false, quiet = false;
     int c;
     while ((c = getopt_long(argc, argv, "+e:r:qhV", opts, NULL)) != -1) {
@@ -77,6 +99,9 @@ int main(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'R':
+            report_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -128,7 +153,7 @@ int main(int argc, char **argv)
 done:
     if (err.msg[0] && !quiet)
         fprintf(stderr, "zerovm: %s\n", err.msg);
-    int status = print_report(&r, json, zvm_session_stdout_unterminated(&s));
+    int status = print_report(&r, json, zvm_session_stdout_unterminated(&s), report_file);
     zvm_session_release(&s);
     zvm_report_release(&r);
     return status;
