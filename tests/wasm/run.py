@@ -1038,13 +1038,12 @@ def _(ctx):
               f"growing by one page: '{one}'")
 
 
-@case("spin: an endless loop ends in 'timeout' near Timeout, zerovm status 1")
+@case("spin: an endless loop ends in 'timeout', zerovm status 1")
 def _(ctx):
     ctx.run("spin", timeout=1)  # compile (and cache) first: Timeout covers the run only
     r = ctx.run("spin", timeout=2, outer=60)
     ctx.expect(r, "timeout")
     ctx.check(r.has("TRY spin"), "the program never started")
-    ctx.check(1.5 <= r.wall < 12, f"zerovm returned after {r.wall:.1f} s for a Timeout of 2 s")
 
 
 # ==== traps ===================================================================
