@@ -414,6 +414,14 @@ def _(ctx):
     ctx.check(r.report.get("etags") == {}, f"etags {r.report.get('etags')}, expected none")
 
 
+@case("fmath: sqrt, floor, ceil, trunc, nearest link and compute (libm, no errno)")
+def _(ctx):
+    r = ctx.run("fmath")
+    ctx.expect(r, "ok", 0)
+    ctx.check(r.out == b"1.500000 2.000000 3.000000 -2.000000 2.000000 2.250000\n"
+                       b"1.5000 2.0000 3.0000 -2.0000\n", f"stdout {r.out!r}")
+
+
 @case("text report: six lines, validator 0, rc, disabled etags, accounting, ok")
 def _(ctx):
     r = ctx.run("exit_code", ["return", "42"], text_report=True)

@@ -37,7 +37,7 @@
 extern char **environ;
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
-#define CACHE_FORMAT "zerovm-wasm-cache/2"
+#define CACHE_FORMAT "zerovm-wasm-cache/3"
 #define TRAILER_MAGIC "ZVMWASM1"
 
 typedef struct trailer {
@@ -494,8 +494,11 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     snprintf(glue, sizeof glue, "%.3050s/glue.c", tmp);
     /* The module's own symbols stay inside the object; only the glue's
      * entry points are exported.  Imports resolve against zerovm. */
+    /* -fno-math-errno: wasm has no errno, and f64.sqrt becomes one
+     * instruction; libm for the float operations wasm2c calls out to. */
     char *cc[] = {t->cc, "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
-                  "-Wl,-z,now", "-Wl,-z,noexecstack", incl, "-o", so, c, glue, NULL};
+                  "-fno-math-errno", "-Wl,-z,now", "-Wl,-z,noexecstack", incl, "-o", so, c,
+                  glue, "-lm", NULL};
     if (run_tool(cc, errfile, &run_err) < 0) {
         if (run_err.msg[0]) {
             *err = run_err;
