@@ -18,6 +18,7 @@ fi
 apt-get install -y -q --no-install-recommends \
     gcc libc6-dev meson ninja-build pkg-config \
     libseccomp-dev libarchive-dev libjansson-dev libssl-dev nettle-dev \
+    libyaml-dev libcurl4-openssl-dev \
     wabt \
     clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 \
     python3 util-linux tar gzip
