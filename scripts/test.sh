@@ -24,7 +24,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 failed=0
 meson test -C build --print-errorlogs || failed=1
-meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite zvsh --suite zvapp || failed=1
+meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite zvsh --suite zvapp --suite zpm --suite cloud || failed=1
 
 # One line for CI: counts of test programs over both builds.
 count() { grep -c "\"result\": \"$2\"" "$1/meson-logs/testlog.json" 2>/dev/null || true; }

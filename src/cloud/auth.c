@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Users and tokens (Swift's auth v1.0 as tempauth does it).
+ *
+ * Users come from the configuration (account:user, key, .admin).  A login
+ * returns a random token "AUTH_tk<32 hex>" that lives token_ttl seconds.
+ * Tokens are kept in memory only, in a hash table under one mutex: a
+ * restart logs everyone out (clients log in again on 401, as with Swift's
+ * memcache).  The table holds at most MAX_TOKENS; expired tokens are swept
+ * when it is full and on lookup.  Keys are compared in constant time.
+ * Whether a user may touch a path is acl.c's.
+ */
+#include "cloud/cloud.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NBUCKETS 4096
+#define MAX_TOKENS 100000
+
+typedef struct tok {
+    struct tok *next;
+    char token[40];
+    time_t expires;
+    size_t user; /* index into cfg->users */
+} tok_t;
+
+struct zc_auth {
+    const zc_config_t *cfg;
+    pthread_mutex_t mu;
+    tok_t *buckets[NBUCKETS];
+    size_t ntokens;
+};
+
+zc_auth_t *zc_auth_new(const zc_config_t *cfg)
+{
+    zc_auth_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->cfg = cfg;
+    pthread_mutex_init(&a->mu, NULL);
+    return a;
+}
+
+void zc_auth_free(zc_auth_t *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (tok_t *t = a->buckets[i], *n; t; t = n) {
+            n = t->next;
+            free(t);
+        }
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+static size_t bucket_of(const char *token)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = token; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h % NBUCKETS;
+}
+
+/* Drop expired tokens; called with a->mu held. */
+static void sweep(zc_auth_t *a, time_t now)
+{
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        tok_t **pp = &a->buckets[i];
+        while (*pp) {
+            if ((*pp)->expires <= now) {
+                tok_t *dead = *pp;
+                *pp = dead->next;
+                free(dead);
+                a->ntokens--;
+            } else
+                pp = &(*pp)->next;
+        }
+    }
+}
+
+static void ident_of(const zc_user_t *u, zc_ident_t *id)
+{
+    memset(id, 0, sizeof *id);
+    id->valid = true;
+    id->admin = u->admin;
+    snprintf(id->account, sizeof id->account, "%s", u->account);
+    snprintf(id->user, sizeof id->user, "%s", u->user);
+}
+
+int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65], unsigned *ttl,
+                  zc_ident_t *id)
+{
+    if (!who || !key)
+        return -EACCES;
+    const char *colon = strchr(who, ':');
+    if (!colon)
+        return -EACCES;
+    size_t alen = (size_t)(colon - who), klen = strlen(key);
+    const zc_user_t *found = NULL;
+    size_t idx = 0;
+    for (size_t i = 0; i < a->cfg->nusers; i++) {
+        const zc_user_t *u = &a->cfg->users[i];
+        if (strlen(u->account) == alen && !strncmp(u->account, who, alen) &&
+            !strcmp(u->user, colon + 1)) {
+            found = u;
+            idx = i;
+            break;
+        }
+    }
+    /* Compare against something of the same length even for an unknown
+     * user, so that timing says nothing about which part was wrong. */
+    const char *want = found ? found->key : key;
+    bool ok = strlen(want) == klen && CRYPTO_memcmp(want, key, klen) == 0 && found;
+    if (!ok)
+        return -EACCES;
+
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return -EIO;
+    tok_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    memcpy(t->token, "AUTH_tk", 7);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(t->token + 7 + 2 * i, 3, "%02x", rnd[i]);
+    time_t now = time(NULL);
+    t->expires = now + a->cfg->token_ttl;
+    t->user = idx;
+
+    pthread_mutex_lock(&a->mu);
+    if (a->ntokens >= MAX_TOKENS)
+        sweep(a, now);
+    if (a->ntokens >= MAX_TOKENS) {
+        pthread_mutex_unlock(&a->mu);
+        free(t);
+        return -EAGAIN;
+    }
+    size_t b = bucket_of(t->token);
+    t->next = a->buckets[b];
+    a->buckets[b] = t;
+    a->ntokens++;
+    pthread_mutex_unlock(&a->mu);
+
+    snprintf(token, 65, "%s", t->token);
+    *ttl = a->cfg->token_ttl;
+    ident_of(found, id);
+    return 0;
+}
+
+int zc_auth_check(zc_auth_t *a, const char *token, zc_ident_t *id)
+{
+    if (!token || strlen(token) >= 40)
+        return -EACCES;
+    time_t now = time(NULL);
+    int rc = -EACCES;
+    pthread_mutex_lock(&a->mu);
+    tok_t **pp = &a->buckets[bucket_of(token)];
+    while (*pp) {
+        tok_t *t = *pp;
+        if (strcmp(t->token, token)) {
+            pp = &t->next;
+            continue;
+        }
+        if (t->expires <= now) {
+            *pp = t->next;
+            free(t);
+            a->ntokens--;
+        } else {
+            ident_of(&a->cfg->users[t->user], id);
+            rc = 0;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * zerocloud's configuration file: a small strict INI file.
+ *
+ *   [server]  listen = 127.0.0.1:8080, data = ./data, threads = 0, fsync = yes
+ *   [limits]  max_object_size, max_header_size, max_listing, connections,
+ *             connections_per_ip, timeout (seconds)
+ *   [auth]    token_ttl = 86400
+ *   [users]   account:user = key [.admin]
+ *
+ * A [users] section replaces the built-in user (test:tester, key testing,
+ * .admin: the Swift all-in-one's).  Unknown sections or keys, duplicate
+ * users, values out of range and lines that are not "key = value" are
+ * errors naming file:line.  What the values do is the server's.
+ */
+#include "cloud/cloud.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void zc_config_init(zc_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->token_ttl = 86400;
+    c->max_object_size = 5368709122ULL; /* Swift's 5 GiB + 2 */
+    c->max_header_size = 16384;
+    c->max_listing = 10000;
+    c->connection_limit = 512;
+    c->per_ip_limit = 128;
+    c->connection_timeout = 30;
+    c->threads = 0;
+    c->fsync = true;
+}
+
+static void users_clear(zc_config_t *c)
+{
+    for (size_t i = 0; i < c->nusers; i++) {
+        free(c->users[i].account);
+        free(c->users[i].user);
+        free(c->users[i].key);
+    }
+    free(c->users);
+    c->users = NULL;
+    c->nusers = 0;
+}
+
+void zc_config_release(zc_config_t *c)
+{
+    users_clear(c);
+    free(c->path);
+    free(c->listen);
+    free(c->data_dir);
+    memset(c, 0, sizeof *c);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Names of accounts and users: letters, digits, '_', '-', '.'. */
+static bool ident_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+            return false;
+    return true;
+}
+
+static int parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!*v || !isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || x < min || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+             !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+/* "account:user" = "key [.admin]" */
+int zc_user_add(zc_config_t *c, const char *who, const char *rest, const char **why)
+{
+    const char *colon = strchr(who, ':');
+    if (!colon || !ident_ok(who, (size_t)(colon - who)) || !ident_ok(colon + 1, strlen(colon + 1))) {
+        *why = "user must be account:user (letters, digits, '_', '-', '.')";
+        return -1;
+    }
+    char *copy = strdup(rest);
+    if (!copy) {
+        *why = "out of memory";
+        return -1;
+    }
+    char *save = NULL, *key = strtok_r(copy, " \t", &save), *tok;
+    bool admin = false;
+    while ((tok = strtok_r(NULL, " \t", &save))) {
+        if (!strcmp(tok, ".admin") || !strcmp(tok, ".reseller_admin"))
+            admin = true;
+        else {
+            free(copy);
+            *why = "unknown user flag (only .admin)";
+            return -1;
+        }
+    }
+    if (!key || strlen(key) > 256) {
+        free(copy);
+        *why = "missing or too long key";
+        return -1;
+    }
+    size_t alen = (size_t)(colon - who);
+    for (size_t i = 0; i < c->nusers; i++)
+        if (strlen(c->users[i].account) == alen && !strncmp(c->users[i].account, who, alen) &&
+            !strcmp(c->users[i].user, colon + 1)) {
+            free(copy);
+            *why = "duplicate user";
+            return -1;
+        }
+    zc_user_t *u = realloc(c->users, (c->nusers + 1) * sizeof *u);
+    if (!u) {
+        free(copy);
+        *why = "out of memory";
+        return -1;
+    }
+    c->users = u;
+    zc_user_t *n = &c->users[c->nusers];
+    n->account = strndup(who, alen);
+    n->user = strdup(colon + 1);
+    n->key = strdup(key);
+    n->admin = admin;
+    free(copy);
+    if (!n->account || !n->user || !n->key) {
+        free(n->account);
+        free(n->user);
+        free(n->key);
+        *why = "out of memory";
+        return -1;
+    }
+    c->nusers++;
+    return 0;
+}
+
+int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "re");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    free(c->path);
+    c->path = strdup(file);
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    char section[32] = "";
+    bool users_seen = false;
+    const char *why = NULL;
+    int rc = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        if (strlen(line) > 4096) {
+            why = "line too long";
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *e = strchr(s, ']');
+            if (!e || e[1]) {
+                why = "bad section header";
+                break;
+            }
+            *e = '\0';
+            char *name = trim(s + 1);
+            if (strcmp(name, "server") && strcmp(name, "limits") && strcmp(name, "auth") &&
+                strcmp(name, "users")) {
+                why = "unknown section (server, limits, auth, users)";
+                break;
+            }
+            size_t nl = strlen(name);
+            memcpy(section, name, nl + 1); /* one of the four names above */
+            if (!strcmp(name, "users") && !users_seen) {
+                users_seen = true;
+                users_clear(c);
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            why = "expected key = value";
+            break;
+        }
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        if (!*section) {
+            why = "key outside a section";
+            break;
+        }
+        if (!*k || !*v) {
+            why = "empty key or value";
+            break;
+        }
+        uint64_t x;
+        if (!strcmp(section, "users")) {
+            if (zc_user_add(c, k, v, &why) < 0)
+                break;
+        } else if (!strcmp(section, "server") && !strcmp(k, "listen")) {
+            free(c->listen);
+            c->listen = strdup(v);
+        } else if (!strcmp(section, "server") && !strcmp(k, "data")) {
+            free(c->data_dir);
+            c->data_dir = strdup(v);
+        } else if (!strcmp(section, "server") && !strcmp(k, "threads")) {
+            if (parse_u64(v, 0, 1024, &x) < 0) {
+                why = "threads must be 0 (one per connection) to 1024";
+                break;
+            }
+            c->threads = (unsigned)x;
+        } else if (!strcmp(section, "server") && !strcmp(k, "fsync")) {
+            if (parse_bool(v, &c->fsync) < 0) {
+                why = "fsync must be yes or no";
+                break;
+            }
+        } else if (!strcmp(section, "auth") && !strcmp(k, "token_ttl")) {
+            if (parse_u64(v, 1, 365 * 86400, &x) < 0) {
+                why = "token_ttl must be 1 to 31536000 seconds";
+                break;
+            }
+            c->token_ttl = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "max_object_size")) {
+            if (parse_u64(v, 0, UINT64_MAX / 2, &x) < 0) {
+                why = "bad max_object_size";
+                break;
+            }
+            c->max_object_size = x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "max_header_size")) {
+            if (parse_u64(v, 2048, 1 << 20, &x) < 0) {
+                why = "max_header_size must be 2048 to 1048576";
+                break;
+            }
+            c->max_header_size = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "max_listing")) {
+            if (parse_u64(v, 1, 1000000, &x) < 0) {
+                why = "max_listing must be 1 to 1000000";
+                break;
+            }
+            c->max_listing = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "connections")) {
+            if (parse_u64(v, 1, 100000, &x) < 0) {
+                why = "connections must be 1 to 100000";
+                break;
+            }
+            c->connection_limit = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "connections_per_ip")) {
+            if (parse_u64(v, 0, 100000, &x) < 0) {
+                why = "connections_per_ip must be 0 (no limit) to 100000";
+                break;
+            }
+            c->per_ip_limit = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "timeout")) {
+            if (parse_u64(v, 1, 3600, &x) < 0) {
+                why = "timeout must be 1 to 3600 seconds";
+                break;
+            }
+            c->connection_timeout = (unsigned)x;
+        } else {
+            why = "unknown key";
+            break;
+        }
+    }
+    if (!why && ferror(f))
+        why = strerror(errno);
+    if (why) {
+        snprintf(err, errlen, "%s:%u: %s", file, lineno, why);
+        rc = -1;
+    } else if (users_seen && c->nusers == 0) {
+        snprintf(err, errlen, "%s: [users] names no user", file);
+        rc = -1;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
