@@ -571,6 +571,7 @@ static int cmd_deploy(int argc, char **argv)
     deploy_t d = {.target = t, .zapp_path = argv[optind + 1]};
     zpm_swift_t conn = {0};
     int rc = EXIT_FAILURE;
+    cleanup_free char *what = NULL;  /* before any goto: freed at scope end */
     if (zpm_tar_read(d.zapp_path, &d.members, &d.raw, &err) < 0)
         goto out;
     const zpm_member_t *y = zpm_members_find(&d.members, "zapp.yaml");
@@ -578,7 +579,7 @@ static int cmd_deploy(int argc, char **argv)
         zvm_error_set(&err, EINVAL, "'%s' has no %s: not a zapp", d.zapp_path, y ? ZPM_SYSTEM_MAP : "zapp.yaml");
         goto out;
     }
-    cleanup_free char *what = zpm_xasprintf("%s:zapp.yaml", d.zapp_path);
+    what = zpm_xasprintf("%s:zapp.yaml", d.zapp_path);
     if (zpm_zapp_parse(&d.zapp, y->data, y->len, what, &err) < 0)
         goto out;
     if (zpm_auth_connect(&auth, &conn, &err) < 0)

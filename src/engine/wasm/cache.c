@@ -520,9 +520,12 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
         zvm_error_errno(err, errno, "cannot store '%s'", entry);
         goto out;
     }
-    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0)
-        fsync(dfd);
+    {
+        /* In a block: a goto above must not skip a descriptor to close. */
+        cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+            fsync(dfd);
+    }
     ret = 0;
 out:
     remove_tree(tmp);
