@@ -29,7 +29,7 @@ meson test -C build-asan --print-errorlogs --suite unit --suite integration --su
 # One line for CI: counts of test programs over both builds.
 count() { grep -c "\"result\": \"$2\"" "$1/meson-logs/testlog.json" 2>/dev/null || true; }
 pass=$(( $(count build OK) + $(count build-asan OK) ))
-fail=$(( $(count build FAIL) + $(count build-asan FAIL) + $(count build TIMEOUT) + $(count build-asan TIMEOUT) ))
+fail=$(( $(count build FAIL) + $(count build-asan FAIL) + $(count build ERROR) + $(count build-asan ERROR) + $(count build TIMEOUT) + $(count build-asan TIMEOUT) ))
 skip=$(( $(count build SKIP) + $(count build-asan SKIP) ))
 echo "$pass passed, $fail failed, $skip skipped"
 exit "$failed"
