@@ -22,6 +22,7 @@
 
 #include "lib/util.h"
 #include "zvm/job.h"
+#include "zvm/locate.h"
 #include "zvm/sysimage.h"
 
 #define JOB_MAX (1u << 20)
@@ -64,27 +65,6 @@ static void usage(FILE *out)
           out);
 }
 
-static char *default_zerovm(void)
-{
-    const char *env = getenv("ZEROVM");
-    if (env && *env)
-        return strdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            char *p = NULL;
-            if (asprintf(&p, "%.*s/zerovm", (int)(slash - self), self) > 0) {
-                if (access(p, X_OK) == 0)
-                    return p;
-                free(p);
-            }
-        }
-    }
-    return strdup("zerovm");
-}
 
 /* The job text, and the image tar for an app (a made tar goes in *made). */
 static int load_input(const char *input, const char *tmpdir, char **text, size_t *len,
@@ -280,8 +260,9 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    zerovm = zerovm_opt ? strdup(zerovm_opt) : default_zerovm();
-    jopt.zerovm = zerovm;
+    zerovm = zerovm_opt ? strdup(zerovm_opt) : zvm_locate_zerovm();
+    /* No zerovm found: still "zerovm", so the failure names what is missing. */
+    jopt.zerovm = zerovm ? zerovm : "zerovm";
     jopt.work_dir = save_dir;
     jopt.image_tar = image;
     int rc = zvm_job_run(&nodes, st, &images, &jopt, &res, &err);

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "zvm/locate.h"
 #include "zvsh/zvsh.h"
 
 extern char **environ;
@@ -300,39 +301,6 @@ static char *read_report(const char *path)
 
 /* ---- running zerovm ----------------------------------------------------- */
 
-static char *find_zerovm(void)
-{
-    const char *env = getenv("ZEROVM");
-    if (env && *env)
-        return strdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        char *p = NULL;
-        if (slash && asprintf(&p, "%.*s/zerovm", (int)(slash - self), self) >= 0) {
-            if (access(p, X_OK) == 0)
-                return p;
-            free(p);
-        }
-    }
-    const char *path = getenv("PATH");
-    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
-        char *p = NULL;
-        if (asprintf(&p, "%s/zerovm", d) < 0)
-            break;
-        if (access(p, X_OK) == 0) {
-            free(copy);
-            return p;
-        }
-        free(p);
-    }
-    free(copy);
-    return NULL;
-}
 
 static volatile sig_atomic_t child_pid;
 
@@ -446,7 +414,7 @@ int main(int argc, char **argv)
         status = status_of(&o, 0, -rc);
         goto out;
     }
-    if (!(zerovm = find_zerovm())) {
+    if (!(zerovm = zvm_locate_zerovm())) {
         fputs("zvsh: cannot find the zerovm binary (set ZEROVM, or install it next to zvsh or "
               "on PATH)\n",
               stderr);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "zvm/locate.h"
 
 extern char **environ;
 
@@ -72,27 +73,13 @@ static void hex(const unsigned char *b, size_t n, char *out)
 
 /* ---- the tools ---------------------------------------------------------- */
 
-/* Absolute path of `name` on PATH (or of $ENV when set), or NULL. */
+/* Absolute path of $ENV when set, else of `name` on PATH, or NULL. */
 static char *find_tool(const char *env, const char *name)
 {
     const char *set = getenv(env);
     if (set && *set)
         return set[0] == '/' ? strdup(set) : NULL;
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    for (const char *p = path; *p;) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *cand = NULL;
-        if (len > 0 && asprintf(&cand, "%.*s/%s", (int)len, p, name) >= 0) {
-            if (access(cand, X_OK) == 0)
-                return cand;
-            free(cand);
-        }
-        p += len + (end ? 1 : 0);
-    }
-    return NULL;
+    return zvm_which(name);
 }
 
 /* What identifies a tool's version without running it: its resolved path,
