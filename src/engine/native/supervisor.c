@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -366,6 +367,22 @@ static long do_fcntl(sup_t *sp, zvm_channel_t *ch, int slot, uint64_t cmd, uint6
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
         return do_dup(sp, slot, arg, false);
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        /* Advisory locks: a channel belongs to this sandbox alone, so every
+         * lock is granted (SQLite locks the database it reads). */
+        return 0;
+    case F_GETLK:
+    case F_OFD_GETLK: {
+        /* Nothing else holds a lock: l_type becomes F_UNLCK. */
+        short unlocked = F_UNLCK;
+        return mem_io(sp, &unlocked, sizeof unlocked, arg + offsetof(struct flock, l_type), true) ==
+                       (ssize_t)sizeof unlocked
+                   ? 0
+                   : -EFAULT;
+    }
     default:
         return -EINVAL;
     }
