@@ -39,16 +39,31 @@
 
 /* ---- Storage: where swift:// paths live ------------------------------- */
 
+typedef struct zvm_job_env {
+    char *name;
+    char *value;
+} zvm_job_env_t;
+
 typedef struct zvm_object_info {
     uint64_t size;
     char content_type[128];
+    char etag[33];              /* MD5 in hex, or "" when the storage keeps none */
+    /* Metadata a node attached to the object sees as LOCAL_HTTP_<name>
+     * (names like X_OBJECT_META_COLOR); malloc'd, or NULL. */
+    zvm_job_env_t *meta;
+    size_t nmeta;
 } zvm_object_info_t;
+
+/* Free info->meta (the rest is inline). */
+void zvm_object_info_release(zvm_object_info_t *info);
 
 /* An output being written: nodes write host_path; nothing is visible under
  * the object's name before commit. */
 typedef struct zvm_storage_output {
     char *host_path;
     void *priv;                 /* the implementation's */
+    const char *content_type;   /* the device's content_type, or NULL; set by
+                                 * the planner after create (borrowed) */
 } zvm_storage_output_t;
 
 typedef struct zvm_storage zvm_storage_t;
@@ -72,6 +87,18 @@ struct zvm_storage {
     int (*commit)(zvm_storage_t *st, zvm_storage_output_t *out, zvm_error_t *err);
     void (*abort)(zvm_storage_t *st, zvm_storage_output_t *out);
     void (*destroy)(zvm_storage_t *st);
+    /* Optional (NULL: container devices are refused).  A host path of a
+     * SQLite database holding the container's listing in Swift's table
+     * object(name, created_at, size, content_type, etag, deleted), for a
+     * readable device whose path names a container; ENOENT when there is no
+     * such container. */
+    int (*open_container)(zvm_storage_t *st, const char *acct, const char *cont,
+                          char **host_path, zvm_error_t *err);
+    /* Optional (NULL: open_read).  A host path of the object that zerovm
+     * can run as a node's program (swift:// exec.path): a regular file the
+     * jail can capture, executable by the sandbox's user. */
+    int (*open_program)(zvm_storage_t *st, const char *acct, const char *cont, const char *obj,
+                        char **host_path, zvm_error_t *err);
 };
 
 /* The local stand-in: swift://acct/cont/obj is the file <root>/acct/cont/obj.
@@ -88,14 +115,10 @@ typedef enum zvm_job_devkind {
     ZVM_DEV_UNKNOWN,
 } zvm_job_devkind_t;
 
-typedef struct zvm_job_env {
-    char *name;
-    char *value;
-} zvm_job_env_t;
-
 typedef struct zvm_job_device {
     char *name;
-    char *path;                 /* as written, or NULL */
+    char *path;                 /* as written (an object, or a container for a
+                                 * readable device), or NULL */
     char *content_type;         /* or NULL */
 } zvm_job_device_t;
 
@@ -140,7 +163,8 @@ zvm_job_devkind_t zvm_job_devkind(const char *name, const zvm_sysimages_t *sysim
 typedef struct zvm_job_node_device {
     char *name;
     zvm_job_devkind_t kind;
-    char *account, *container, *object;   /* all NULL: no path */
+    char *account, *container, *object;   /* all NULL: no path; object NULL
+                                           * alone: a container (its listing) */
     char *content_type;
 } zvm_job_node_device_t;
 
@@ -191,6 +215,17 @@ typedef struct zvm_job_options {
     unsigned timeout;           /* per node, seconds (0: 300) */
     uint64_t memory;            /* per node, bytes (0: 1 GiB) */
     volatile int *cancel;       /* set (e.g. by a signal handler) to stop the job */
+    /* Added to every node's [env] first (e.g. the server's CGI variables);
+     * LOCAL_* and the group's exec.env come after and replace a variable of
+     * the same name. */
+    const zvm_job_env_t *env;
+    size_t nenv;
+    const char *stdin_path;     /* host file of stdin devices without a path
+                                 * (a request body); NULL: /dev/null */
+    uint64_t max_output;        /* bytes a node may write to each of stdout,
+                                 * stderr, output, debug (0: 4 GiB) */
+    double deadline;            /* CLOCK_MONOTONIC seconds (as clock_gettime)
+                                 * when the job is stopped: err ETIMEDOUT (0: none) */
 } zvm_job_options_t;
 
 /* A node's outcome, from its `zerovm --report=json`. */
@@ -239,6 +274,10 @@ int zvm_job_write_immediate(const zvm_job_result_t *res, int fd, zvm_error_t *er
 /* Read boot/system.map (or boot/cluster.map) from a tar.  ENOENT: a tar
  * without a map; EINVAL: not a tar. */
 int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_error_t *err);
+/* The same, reading the whole archive: E2BIG when its members expand past
+ * max_expanded bytes (a tar bomb), before anything is unpacked. */
+int zvm_job_tar_read_map_bounded(const char *tar_path, uint64_t max_expanded, char **text,
+                                 size_t *len, zvm_error_t *err);
 /* Pack the directory into an uncompressed tar (regular files, directories,
  * symbolic links; paths relative to dir). */
 int zvm_job_pack_dir(const char *dir, const char *tar_path, zvm_error_t *err);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zerocloud: the object store server (Swift v1 storage API with auth v1.0)
- * and, later, the compute half.  This file only reads the command line and
- * the configuration, opens the store, starts the server (src/cloud) and
- * waits for SIGINT or SIGTERM; everything else is src/cloud's.
+ * and its compute half (ZeroCloud's X-Zerovm-Execute, open/1.0, api/1.0).
+ * This file only reads the command line and the configuration, opens the
+ * store, sets up compute, starts the server (src/cloud) and waits for
+ * SIGINT or SIGTERM; everything else is src/cloud's.
  */
 #include "cloud/cloud.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static void usage(FILE *f)
 {
@@ -19,12 +21,14 @@ static void usage(FILE *f)
           "\n"
           "A Swift-compatible object store (auth v1.0, accounts, containers, objects,\n"
           "ACLs) with an embedded store: object files plus one SQLite database per\n"
-          "container.  Compute requests (X-Zerovm-Execute, /open/, /api/) answer 501\n"
-          "until the compute half is built in.\n"
+          "container, and ZeroCloud's compute: POST a job, an image or a #! script with\n"
+          "X-Zerovm-Execute: 1.0; open/1.0 and api/1.0 apps.  Jobs run as `zerovm`\n"
+          "processes ([compute] zerovm, else $ZEROVM, else next to zerocloud, else PATH).\n"
           "\n"
           "  --listen ADDR:PORT  address to serve (default 127.0.0.1:8080)\n"
           "  --data DIR          data directory, created if missing (default ./data)\n"
-          "  --config FILE       configuration (INI: [server] [limits] [auth] [users])\n"
+          "  --config FILE       configuration (INI: [server] [limits] [auth] [users]\n"
+          "                      [compute])\n"
           "  --help              this text\n"
           "  --version           the version\n"
           "\n"
@@ -103,6 +107,14 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Connections, object files and the descriptors jobs read through
+     * all count against one limit: take what the hard limit allows. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+
     int rc = 1;
     zc_server_t srv = {.cfg = &cfg};
     if (zc_store_local_open(cfg.data_dir, cfg.fsync, &srv.store, err, sizeof err) < 0) {
@@ -110,9 +122,13 @@ int main(int argc, char **argv)
         goto out;
     }
     srv.auth = zc_auth_new(&cfg);
-    srv.compute = zc_compute_unavailable();
     if (!srv.auth) {
         fprintf(stderr, "zerocloud: out of memory\n");
+        goto out;
+    }
+    srv.compute = cfg.exec_enabled ? zc_compute_new(&srv, err, sizeof err) : zc_compute_unavailable();
+    if (!srv.compute) {
+        fprintf(stderr, "zerocloud: %s\n", err);
         goto out;
     }
     if (zc_server_start(&srv, err, sizeof err) < 0) {

@@ -70,6 +70,20 @@ typedef struct zc_config {
     unsigned connection_timeout; /* seconds idle before a connection closes */
     unsigned threads;            /* 0: one thread per connection, else a pool */
     bool fsync;                  /* fsync data and directories (default on) */
+    /* [compute] */
+    bool exec_enabled;           /* compute requests run (else 501) */
+    unsigned exec_pool;          /* executions at once (0: 2 x online CPUs) */
+    unsigned exec_queue;         /* requests waiting for a slot, then 503 */
+    bool exec_queue_set;         /* queue given (else 4 x pool) */
+    unsigned exec_timeout;       /* seconds per request, chained jobs included */
+    uint64_t exec_max_request;   /* bytes of a request body (image, script, stdin) */
+    uint64_t exec_max_job;       /* bytes of a job description (64 KiB) */
+    unsigned exec_max_nodes;     /* nodes of one job */
+    unsigned exec_chain_depth;   /* chained jobs after the first */
+    uint64_t exec_max_output;    /* bytes a node writes to one output */
+    uint64_t exec_memory;        /* bytes per node */
+    char *exec_zerovm;           /* the zerovm binary, or NULL */
+    char *exec_sysimages;        /* system image table file, or NULL */
 } zc_config_t;
 
 void zc_config_init(zc_config_t *c);
@@ -243,6 +257,7 @@ struct zc_req {
     zc_server_t *srv;
     struct MHD_Connection *conn;
     const char *method;  /* borrowed from MHD */
+    const char *http_version; /* "HTTP/1.1", borrowed from MHD */
     char *raw_path;      /* as sent (escaped), owned */
     uint64_t t0_ns;
     int status;          /* answered status (log) */
@@ -289,6 +304,9 @@ void zc_reply_error(zc_req_t *r, int status, const char *detail);
 void zc_reply_store_error(zc_req_t *r, int rc);
 /* Keep a small body in r->body (at most ZC_MAX_SMALL_BODY, else 413). */
 int zc_body_buffer(zc_req_t *r, const char *data, size_t n);
+
+/* A content type from a name's extension ("application/octet-stream"). */
+const char *zc_guess_type(const char *name);
 
 /* Percent-decode [s, s+n) into a new string; NULL when it would hold NUL or
  * an escape is malformed.  plus_is_space for query strings. */
@@ -352,7 +370,11 @@ typedef struct zc_compute {
     void *impl;
 } zc_compute_t;
 
-/* The stand-in until the compute half exists: 501 to every request. */
+/* The stand-in when compute is disabled: 501 to every request. */
 zc_compute_t *zc_compute_unavailable(void);
+/* The compute half (src/cloud/compute.c and its parts): jobs run through
+ * libzvmjob.  NULL and a message in err when it cannot start (no zerovm,
+ * a broken system image table, a data directory unusable as a channel). */
+zc_compute_t *zc_compute_new(zc_server_t *srv, char *err, size_t errlen);
 
 #endif

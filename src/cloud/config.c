@@ -7,6 +7,11 @@
  *             connections_per_ip, timeout (seconds)
  *   [auth]    token_ttl = 86400
  *   [users]   account:user = key [.admin]
+ *   [compute] enabled = yes, pool (executions at once; 0: 2 x CPUs), queue
+ *             (requests waiting for one, then 503), timeout (seconds per
+ *             request, chained jobs included), max_request, max_job,
+ *             max_nodes, chain_depth, max_output, memory (per node),
+ *             zerovm (the binary), sysimages (a `name = /program` file)
  *
  * A [users] section replaces the built-in user (test:tester, key testing,
  * .admin: the Swift all-in-one's).  Unknown sections or keys, duplicate
@@ -35,6 +40,16 @@ void zc_config_init(zc_config_t *c)
     c->connection_timeout = 30;
     c->threads = 0;
     c->fsync = true;
+    c->exec_enabled = true;
+    c->exec_pool = 0;
+    c->exec_queue = 0; /* 0: 4 x pool (see compute.c) */
+    c->exec_timeout = 60;
+    c->exec_max_request = 1ULL << 30;
+    c->exec_max_job = 64 * 1024;
+    c->exec_max_nodes = 64;
+    c->exec_chain_depth = 8;
+    c->exec_max_output = 1ULL << 30;
+    c->exec_memory = 1ULL << 30;
 }
 
 static void users_clear(zc_config_t *c)
@@ -55,6 +70,8 @@ void zc_config_release(zc_config_t *c)
     free(c->path);
     free(c->listen);
     free(c->data_dir);
+    free(c->exec_zerovm);
+    free(c->exec_sysimages);
     memset(c, 0, sizeof *c);
 }
 
@@ -165,6 +182,64 @@ int zc_user_add(zc_config_t *c, const char *who, const char *rest, const char **
     return 0;
 }
 
+/* One key of [compute]; -1 and *why when wrong. */
+static int compute_key(zc_config_t *c, const char *k, const char *v, const char **why)
+{
+    static const struct {
+        const char *key;
+        uint64_t min, max;
+        const char *why;
+    } nums[] = {
+        {"pool", 0, 4096, "pool must be 0 (2 x CPUs) to 4096"},
+        {"queue", 0, 100000, "queue must be 0 to 100000"},
+        {"timeout", 1, 86400, "timeout must be 1 to 86400 seconds"},
+        {"max_request", 1, UINT64_MAX / 2, "bad max_request"},
+        {"max_job", 2, 16 << 20, "max_job must be 2 to 16777216 bytes"},
+        {"max_nodes", 1, 100000, "max_nodes must be 1 to 100000"},
+        {"chain_depth", 0, 1000, "chain_depth must be 0 to 1000"},
+        {"max_output", 1, UINT64_MAX / 2, "bad max_output"},
+        {"memory", 1 << 20, 1ULL << 40, "memory must be 1048576 to 1099511627776 bytes"},
+    };
+    if (!strcmp(k, "enabled"))
+        return parse_bool(v, &c->exec_enabled) < 0 ? (*why = "enabled must be yes or no", -1) : 0;
+    if (!strcmp(k, "zerovm") || !strcmp(k, "sysimages")) {
+        if (v[0] != '/') {
+            *why = "zerovm and sysimages must be absolute paths";
+            return -1;
+        }
+        char **slot = !strcmp(k, "zerovm") ? &c->exec_zerovm : &c->exec_sysimages;
+        free(*slot);
+        if (!(*slot = strdup(v))) {
+            *why = "out of memory";
+            return -1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (strcmp(k, nums[i].key))
+            continue;
+        uint64_t x;
+        if (parse_u64(v, nums[i].min, nums[i].max, &x) < 0) {
+            *why = nums[i].why;
+            return -1;
+        }
+        switch (i) {
+        case 0: c->exec_pool = (unsigned)x; break;
+        case 1: c->exec_queue = (unsigned)x; c->exec_queue_set = true; break;
+        case 2: c->exec_timeout = (unsigned)x; break;
+        case 3: c->exec_max_request = x; break;
+        case 4: c->exec_max_job = x; break;
+        case 5: c->exec_max_nodes = (unsigned)x; break;
+        case 6: c->exec_chain_depth = (unsigned)x; break;
+        case 7: c->exec_max_output = x; break;
+        default: c->exec_memory = x; break;
+        }
+        return 0;
+    }
+    *why = "unknown key";
+    return -1;
+}
+
 int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
 {
     FILE *f = fopen(file, "re");
@@ -199,12 +274,12 @@ int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
             *e = '\0';
             char *name = trim(s + 1);
             if (strcmp(name, "server") && strcmp(name, "limits") && strcmp(name, "auth") &&
-                strcmp(name, "users")) {
-                why = "unknown section (server, limits, auth, users)";
+                strcmp(name, "users") && strcmp(name, "compute")) {
+                why = "unknown section (server, limits, auth, users, compute)";
                 break;
             }
             size_t nl = strlen(name);
-            memcpy(section, name, nl + 1); /* one of the four names above */
+            memcpy(section, name, nl + 1); /* one of the five names above */
             if (!strcmp(name, "users") && !users_seen) {
                 users_seen = true;
                 users_clear(c);
@@ -289,6 +364,9 @@ int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
                 break;
             }
             c->connection_timeout = (unsigned)x;
+        } else if (!strcmp(section, "compute")) {
+            if (compute_key(c, k, v, &why) < 0)
+                break;
         } else {
             why = "unknown key";
             break;

@@ -69,7 +69,7 @@ static bool etag_in(const char *list, const char *etag)
     return false;
 }
 
-static const char *guess_type(const char *name)
+const char *zc_guess_type(const char *name)
 {
     static const struct { const char *ext, *type; } t[] = {
         {".txt", "text/plain"},     {".html", "text/html"},       {".htm", "text/html"},
@@ -99,7 +99,7 @@ static char *content_type_of(zc_req_t *r, const char *name, const char *fallback
     if (detect && !strcasecmp(detect, "true"))
         ct = NULL;
     if (!ct || !*ct)
-        return strdup(fallback ? fallback : guess_type(name));
+        return strdup(fallback ? fallback : zc_guess_type(name));
     return strdup(ct);
 }
 

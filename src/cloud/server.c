@@ -382,7 +382,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version,
                                   const char *data, size_t *size, void **ctx)
 {
-    (void)version;
     zc_server_t *s = cls;
     zc_req_t *r = *ctx;
     if (!r) {
@@ -392,6 +391,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->srv = s;
         r->conn = conn;
         r->method = method;
+        r->http_version = version;
         r->t0_ns = now_ns();
         r->raw_path = strdup(url);
         *ctx = r;

@@ -29,7 +29,10 @@ static bool is_map(const char *name)
     return strcmp(name, "boot/system.map") == 0 || strcmp(name, "boot/cluster.map") == 0;
 }
 
-int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_error_t *err)
+/* Find the map; with `bounded`, read every header and fail with E2BIG once
+ * the members' sizes or the expanded stream pass max_expanded. */
+static int read_map(const char *tar_path, bool bounded, uint64_t max_expanded, char **text,
+                    size_t *len, zvm_error_t *err)
 {
     *text = NULL;
     *len = 0;
@@ -47,9 +50,23 @@ int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_err
     struct archive_entry *e;
     int r;
     bool any = false;
+    uint64_t declared = 0;
+    char *found = NULL;
+    size_t found_len = 0;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         any = true;
-        if (!is_map(archive_entry_pathname(e)) || archive_entry_filetype(e) != AE_IFREG)
+        if (bounded) {
+            la_int64_t sz = archive_entry_size(e);
+            declared += (sz > 0 ? (uint64_t)sz : 0) + 512;
+            la_int64_t pos = archive_filter_bytes(a, 0);
+            if (declared > max_expanded || (pos > 0 && (uint64_t)pos > max_expanded)) {
+                free(found);
+                rc = zvm_error_set(err, E2BIG, "%s: the archive expands past %llu bytes", tar_path,
+                                   (unsigned long long)max_expanded);
+                goto out;
+            }
+        }
+        if (found || !is_map(archive_entry_pathname(e)) || archive_entry_filetype(e) != AE_IFREG)
             continue;
         la_int64_t size = archive_entry_size(e);
         if (size < 0 || size > MAP_MAX) {
@@ -69,11 +86,18 @@ int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_err
             goto out;
         }
         buf[size] = '\0';
-        *text = buf;
-        *len = (size_t)size;
+        found = buf;
+        found_len = (size_t)size;
+        if (!bounded)
+            break;
+    }
+    if (found && (!bounded || r == ARCHIVE_EOF || r == ARCHIVE_OK)) {
+        *text = found;
+        *len = found_len;
         rc = 0;
         goto out;
     }
+    free(found);
     if (r != ARCHIVE_EOF || !any)
         rc = zvm_error_set(err, EINVAL, "'%s' is not a tar%s%s", tar_path, r != ARCHIVE_EOF ? ": " : "",
                            r != ARCHIVE_EOF ? archive_error_string(a) : "");
@@ -82,6 +106,17 @@ int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_err
 out:
     archive_read_free(a);
     return rc;
+}
+
+int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_error_t *err)
+{
+    return read_map(tar_path, false, 0, text, len, err);
+}
+
+int zvm_job_tar_read_map_bounded(const char *tar_path, uint64_t max_expanded, char **text,
+                                 size_t *len, zvm_error_t *err)
+{
+    return read_map(tar_path, true, max_expanded, text, len, err);
 }
 
 static int add_tree(struct archive *a, int dir_fd, const char *prefix, int depth, zvm_error_t *err)

@@ -179,14 +179,17 @@ static int make_nodes(const zvm_job_t *job, size_t gi, const zvm_job_context_t *
             d->container = strdup(u.container);
             if ((int)i == wild)
                 d->object = strdup(matches[k]);
+            else if (!u.object)
+                d->object = NULL; /* a container: its listing (checked readable) */
             else if (zvm__devkind_writable(d->kind) && strchr(u.object, '*'))
                 d->object = replace_stars(u.object, rep);
             else
                 d->object = strdup(u.object);
+            bool lost = u.object && !d->object;
             zvm_job_url_release(&u);
-            if (!d->account || !d->container || !d->object)
+            if (!d->account || !d->container || lost)
                 rc = OOM(err);
-            else if (n->attach < 0 && zvm__devkind_readable(d->kind) &&
+            else if (n->attach < 0 && d->object && zvm__devkind_readable(d->kind) &&
                      (wild < 0 || (int)i == wild))
                 n->attach = (int)i;
         }
@@ -218,6 +221,15 @@ static int check_group(const zvm_job_group_t *g, const zvm_job_context_t *ctx, i
             continue;
         if (k == ZVM_DEV_SYSIMAGE)
             return zvm_error_set(err, EINVAL, "Invalid path %s in %s (system image %s takes no path)",
+                                 d->path, g->name, d->name);
+        zvm_job_url_t du;
+        if (zvm_job_url_parse(d->path, &du) < 0)
+            return zvm_error_set(err, EINVAL, "Invalid path %s in %s", d->path, g->name);
+        bool container = !du.object;
+        zvm_job_url_release(&du);
+        if (container && (!zvm__devkind_readable(k) || k == ZVM_DEV_IMAGE || k == ZVM_DEV_SCRIPT))
+            return zvm_error_set(err, EINVAL,
+                                 "Invalid path %s in %s (device %s needs an object, not a container)",
                                  d->path, g->name, d->name);
         if (zvm__devkind_readable(k) && strchr(d->path, '*')) {
             if (*wild >= 0)
@@ -338,9 +350,10 @@ char *zvm_job_nodes_json(const zvm_job_nodes_t *nodes)
         for (size_t d = 0; devs && d < n->ndevices; d++) {
             const zvm_job_node_device_t *dv = &n->devices[d];
             json_t *o = json_pack("{s:s}", "name", dv->name);
-            if (o && dv->object) {
+            if (o && dv->container) {
                 char *url = NULL;
-                if (asprintf(&url, "swift://%s/%s/%s", dv->account, dv->container, dv->object) > 0) {
+                if (asprintf(&url, "swift://%s/%s%s%s", dv->account, dv->container,
+                             dv->object ? "/" : "", dv->object ? dv->object : "") > 0) {
                     json_object_set_new(o, "path", json_string(url));
                     free(url);
                 }

@@ -236,7 +236,9 @@ static int parse_devices(zvm_job_group_t *g, json_t *devs, zvm_error_t *err)
             return OOM(err);
         if (dev->path) {
             zvm_job_url_t u;
-            bool bad = zvm_job_url_parse(dev->path, &u) < 0 || u.is_file || !u.object;
+            /* A container (no object) is allowed here: only readable
+             * devices may take one, which expand.c checks. */
+            bool bad = zvm_job_url_parse(dev->path, &u) < 0 || u.is_file;
             zvm_job_url_release(&u);
             if (bad)
                 return zvm_error_set(err, EINVAL, "Invalid path %s in %s", dev->path, n);

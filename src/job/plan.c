@@ -3,8 +3,10 @@
  * A node -> what `zerovm` needs: a manifest and an nvram in the work
  * directory, a FIFO per stream, a temporary object per output.
  *
- * Channels (every limit 4 GiB; etags off):
- *   /dev/stdin   type 0  the object, else /dev/null
+ * Channels (every limit 4 GiB, writes to stdout, stderr, output and debug
+ * at most max_output when set; etags off):
+ *   /dev/stdin   type 0  the object, else the caller's stdin_path (a request
+ *                        body), else /dev/null
  *   /dev/stdout  type 0  the output object; without a path the immediate
  *                        output (stdout.N); not declared: /dev/null
  *   /dev/stderr  type 0  likewise (stderr.N); not declared: stderr.N too,
@@ -18,9 +20,14 @@
  *   /dev/nvram           nvram.N
  * Program: the system image's program for file://image:exe (argv[0] is exe
  * or exec.name), the object's file for swift://.  [args] is argv[0] and the
- * words of exec.args (nvram-escaped, split on spaces); [env] is exec.env
- * plus LOCAL_OBJECT, LOCAL_PATH_INFO, LOCAL_CONTENT_TYPE and
- * LOCAL_CONTENT_LENGTH for a node attached to an object.
+ * words of exec.args (nvram-escaped, split on spaces); [env] is the
+ * caller's variables (options.env), then LOCAL_OBJECT, LOCAL_PATH_INFO,
+ * LOCAL_CONTENT_TYPE, LOCAL_CONTENT_LENGTH, LOCAL_HTTP_ETAG and
+ * LOCAL_HTTP_<metadata> for a node attached to an object, then exec.env; a
+ * later variable replaces an earlier one of the same name.
+ *
+ * A readable device whose path is a container gets the storage's SQLite
+ * listing of it (open_container).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,15 +78,75 @@ static int add_output(zvm__plan_node_t *pn, zvm_storage_t *st, const zvm_job_nod
     pn->outputs = grown;
     if (st->create(st, d->account, d->container, d->object, &pn->outputs[pn->noutputs], err) < 0)
         return -1;
+    pn->outputs[pn->noutputs].content_type = d->content_type;
     *uri = pn->outputs[pn->noutputs++].host_path;
     return 0;
 }
 
+void zvm_object_info_release(zvm_object_info_t *info)
+{
+    for (size_t i = 0; i < info->nmeta; i++) {
+        free(info->meta[i].name);
+        free(info->meta[i].value);
+    }
+    free(info->meta);
+    info->meta = NULL;
+    info->nmeta = 0;
+}
+
+/* A node's [env]: names and values borrowed, or owned (in `owned`). */
 typedef struct node_env {
     zvm_nvram_env_t *v;
-    size_t n;
-    char *owned[4];
+    size_t n, cap;
+    char **owned;
+    size_t nowned, owned_cap;
 } node_env_t;
+
+/* Set name=value, replacing an earlier variable of that name. */
+static int env_set(node_env_t *e, const char *name, const char *value)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->v[i].name, name) == 0) {
+            e->v[i].value = (char *)value;
+            return 0;
+        }
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 16;
+        zvm_nvram_env_t *g = realloc(e->v, cap * sizeof *g);
+        if (!g)
+            return -1;
+        e->v = g;
+        e->cap = cap;
+    }
+    e->v[e->n++] = (zvm_nvram_env_t){(char *)name, (char *)value};
+    return 0;
+}
+
+/* Keep s (malloc'd, may be NULL) until the env is released; returns s. */
+static char *env_own(node_env_t *e, char *s)
+{
+    if (!s)
+        return NULL;
+    if (e->nowned == e->owned_cap) {
+        size_t cap = e->owned_cap ? 2 * e->owned_cap : 8;
+        char **g = realloc(e->owned, cap * sizeof *g);
+        if (!g) {
+            free(s);
+            return NULL;
+        }
+        e->owned = g;
+        e->owned_cap = cap;
+    }
+    return e->owned[e->nowned++] = s;
+}
+
+static void env_release(node_env_t *e)
+{
+    for (size_t i = 0; i < e->nowned; i++)
+        free(e->owned[i]);
+    free(e->owned);
+    free(e->v);
+}
 
 static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, zvm_storage_t *st,
                      const zvm_sysimages_t *sysimages, const zvm_job_options_t *opt,
@@ -95,6 +162,9 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
     const char *image_uri = opt->image_tar;
     zvm_object_info_t attach_info = {0};
     const char *attach_type = NULL;
+    char wlim[32];
+    snprintf(wlim, sizeof wlim, "%llu",
+             (unsigned long long)(opt->max_output ? opt->max_output : 4294967296ull));
     zvm_nvram_t nv = {0};
     node_env_t env = {0};
     char *nvtext = NULL;
@@ -119,7 +189,9 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
         else
             rc = 0;
     } else {
-        rc = st->open_read(st, eu.account, eu.container, eu.object, &program, NULL, err);
+        rc = st->open_program
+                 ? st->open_program(st, eu.account, eu.container, eu.object, &program, err)
+                 : st->open_read(st, eu.account, eu.container, eu.object, &program, NULL, err);
     }
     zvm_job_url_release(&eu);
     if (rc < 0)
@@ -144,13 +216,27 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
         if (d->object && zvm__devkind_readable(d->kind)) {
             zvm_object_info_t info = {0};
             if (st->open_read(st, d->account, d->container, d->object, &inputs[ninputs], &info,
-                              err) < 0)
+                              err) < 0) {
+                zvm_object_info_release(&info);
                 goto out_extra;
+            }
             uri = inputs[ninputs++];
             if ((int)i == n->attach) {
+                zvm_object_info_release(&attach_info);
                 attach_info = info;
                 attach_type = d->content_type ? d->content_type : attach_info.content_type;
+            } else {
+                zvm_object_info_release(&info);
             }
+        } else if (d->container && !d->object) {
+            if (!st->open_container) {
+                zvm_error_set(err, EINVAL, "Invalid path swift://%s/%s in %s (this storage has no container listings)",
+                              d->account, d->container, n->name);
+                goto out_extra;
+            }
+            if (st->open_container(st, d->account, d->container, &inputs[ninputs], err) < 0)
+                goto out_extra;
+            uri = inputs[ninputs++];
         } else if (d->object) {
             if (add_output(pn, st, d, &uri, err) < 0)
                 goto out_extra;
@@ -170,6 +256,8 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
             uri = *slot;
         } else if (d->kind == ZVM_DEV_IMAGE) {
             continue; /* the app tar, when there is one (below) */
+        } else if (d->kind == ZVM_DEV_STDIN && opt->stdin_path) {
+            uri = opt->stdin_path;
         }
         if (!channel_safe(uri)) {
             zvm_error_set(err, EINVAL, "Invalid path for device %s in %s: ',' or newline in '%s'",
@@ -187,10 +275,10 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
             zvm__sb_addf(&extra, "Channel = %s,/dev/script,1,0," LIM "," LIM ",0,0\n", uri);
             break;
         case ZVM_DEV_OUTPUT:
-            zvm__sb_addf(&extra, "Channel = %s,/dev/output,2,0,0,0," LIM "," LIM "\n", uri);
+            zvm__sb_addf(&extra, "Channel = %s,/dev/output,2,0,0,0," LIM ",%s\n", uri, wlim);
             break;
         case ZVM_DEV_DEBUG:
-            zvm__sb_addf(&extra, "Channel = %s,/dev/debug,0,0,0,0," LIM "," LIM "\n", uri);
+            zvm__sb_addf(&extra, "Channel = %s,/dev/debug,0,0,0,0," LIM ",%s\n", uri, wlim);
             break;
         case ZVM_DEV_IMAGE:
             image_uri = uri; /* the device's own object wins over the app tar */
@@ -215,8 +303,8 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
         std_uri[2] = pn->log_path;
     }
     zvm__sb_addf(&m, "Channel = %s,/dev/stdin,0,0," LIM "," LIM ",0,0\n", std_uri[0]);
-    zvm__sb_addf(&m, "Channel = %s,/dev/stdout,0,0,0,0," LIM "," LIM "\n", std_uri[1]);
-    zvm__sb_addf(&m, "Channel = %s,/dev/stderr,0,0,0,0," LIM "," LIM "\n", std_uri[2]);
+    zvm__sb_addf(&m, "Channel = %s,/dev/stdout,0,0,0,0," LIM ",%s\n", std_uri[1], wlim);
+    zvm__sb_addf(&m, "Channel = %s,/dev/stderr,0,0,0,0," LIM ",%s\n", std_uri[2], wlim);
     if (extra.s)
         zvm__sb_add(&m, extra.s);
     if (image_uri) {
@@ -246,9 +334,8 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
         goto out_extra;
     }
     nv.args = calloc((n->args ? strlen(n->args) : 0) + 2, sizeof *nv.args);
-    env.v = calloc(n->nenv + 5, sizeof *env.v);
     zvm_nvram_fstab_t fstab = {.channel = "/dev/image", .mountpoint = "/"};
-    if (!nv.args || !env.v) {
+    if (!nv.args) {
         free(args_copy);
         OOM(err);
         goto out_args;
@@ -266,19 +353,37 @@ static int plan_node(zvm__plan_t *p, size_t idx, const zvm_job_nodes_t *nodes, z
     }
     free(args_copy);
     nv.nargs = nwords;
-    for (size_t i = 0; i < n->nenv; i++)
-        env.v[env.n++] = (zvm_nvram_env_t){n->env[i].name, n->env[i].value};
+    bool env_oom = false;
+    for (size_t i = 0; i < opt->nenv; i++)
+        env_oom |= env_set(&env, opt->env[i].name, opt->env[i].value) < 0;
     if (n->attach >= 0) {
         const zvm_job_node_device_t *d = &n->devices[n->attach];
-        if (asprintf(&env.owned[0], "/%s/%s/%s", d->account, d->container, d->object) < 0 ||
-            asprintf(&env.owned[1], "%llu", (unsigned long long)attach_info.size) < 0) {
-            OOM(err);
-            goto out_args;
+        char *path = NULL, *size = NULL;
+        if (asprintf(&path, "/%s/%s/%s", d->account, d->container, d->object) < 0)
+            path = NULL;
+        if (asprintf(&size, "%llu", (unsigned long long)attach_info.size) < 0)
+            size = NULL;
+        env_own(&env, path);
+        env_own(&env, size);
+        env_oom |= !path || !size;
+        env_oom |= env_set(&env, "LOCAL_OBJECT", "on") < 0;
+        env_oom |= path && env_set(&env, "LOCAL_PATH_INFO", path) < 0;
+        env_oom |= env_set(&env, "LOCAL_CONTENT_TYPE", attach_type ? attach_type : "") < 0;
+        env_oom |= size && env_set(&env, "LOCAL_CONTENT_LENGTH", size) < 0;
+        if (attach_info.etag[0])
+            env_oom |= env_set(&env, "LOCAL_HTTP_ETAG", attach_info.etag) < 0;
+        for (size_t i = 0; i < attach_info.nmeta; i++) {
+            char *name = NULL;
+            if (asprintf(&name, "LOCAL_HTTP_%s", attach_info.meta[i].name) < 0)
+                name = NULL;
+            env_oom |= !env_own(&env, name) || env_set(&env, name, attach_info.meta[i].value) < 0;
         }
-        env.v[env.n++] = (zvm_nvram_env_t){"LOCAL_OBJECT", "on"};
-        env.v[env.n++] = (zvm_nvram_env_t){"LOCAL_PATH_INFO", env.owned[0]};
-        env.v[env.n++] = (zvm_nvram_env_t){"LOCAL_CONTENT_TYPE", (char *)attach_type};
-        env.v[env.n++] = (zvm_nvram_env_t){"LOCAL_CONTENT_LENGTH", env.owned[1]};
+    }
+    for (size_t i = 0; i < n->nenv; i++)
+        env_oom |= env_set(&env, n->env[i].name, n->env[i].value) < 0;
+    if (env_oom) {
+        OOM(err);
+        goto out_args;
     }
     nv.env = env.v;
     nv.nenv = env.n;
@@ -301,9 +406,7 @@ out_args:
     for (size_t i = 1; i < nwords; i++)
         free(nv.args[i]);
     free(nv.args);
-    free(env.v);
-    for (size_t i = 0; i < 4; i++)
-        free(env.owned[i]);
+    env_release(&env);
     free(nvtext);
 out_extra:
     free(zvm__sb_finish(&extra));
@@ -312,6 +415,7 @@ out:
     for (size_t i = 0; i < ninputs; i++)
         free(inputs[i]);
     free(inputs);
+    zvm_object_info_release(&attach_info);
     return rc;
 }
 
@@ -376,8 +480,11 @@ int zvm__plan_build(zvm__plan_t *p, const zvm_job_nodes_t *nodes, zvm_storage_t 
         return -1;
     for (size_t i = 0; i < nodes->count; i++)
         if (plan_node(p, i, nodes, st, sysimages, opt, work_dir, err) < 0)
-            /* A missing object keeps the seed's exact message. */
-            return err->code == ENOENT ? -1 : zvm_error_prefix(err, "node %s", nodes->nodes[i].name);
+            /* A missing object (or one the storage refuses) keeps its
+             * exact message ("Error 404 Not Found while fetching /a/c/o"). */
+            return err->code == ENOENT || err->code == EACCES
+                       ? -1
+                       : zvm_error_prefix(err, "node %s", nodes->nodes[i].name);
     return 0;
 }
 

@@ -194,6 +194,16 @@ static int spawn_node(runner_t *r, size_t i, zvm_error_t *err)
     int rc = -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    /* zerovm starts with no blocked and no ignored signal, whatever the
+     * caller's threads do (a server blocks SIGTERM, ignores SIGPIPE). */
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     if (out < 0 || errfd < 0) {
         zvm_error_errno(err, errno, "node %s: cannot create its report file",
                         r->nodes->nodes[i].name);
@@ -205,8 +215,8 @@ static int spawn_node(runner_t *r, size_t i, zvm_error_t *err)
     char *argv[] = {(char *)"zerovm", (char *)"--report=json", pn->manifest, NULL};
     const char *zerovm = r->opt->zerovm ? r->opt->zerovm : "zerovm";
     pid_t pid;
-    int e = strchr(zerovm, '/') ? posix_spawn(&pid, zerovm, &fa, NULL, argv, environ)
-                                : posix_spawnp(&pid, zerovm, &fa, NULL, argv, environ);
+    int e = strchr(zerovm, '/') ? posix_spawn(&pid, zerovm, &fa, &attr, argv, environ)
+                                : posix_spawnp(&pid, zerovm, &fa, &attr, argv, environ);
     if (e != 0) {
         zvm_error_errno(err, e, "node %s: cannot run '%s'", r->nodes->nodes[i].name, zerovm);
         goto out;
@@ -217,6 +227,7 @@ static int spawn_node(runner_t *r, size_t i, zvm_error_t *err)
     rc = 0;
 out:
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     if (out >= 0)
         close(out);
     if (errfd >= 0)
@@ -271,6 +282,11 @@ static int run_all(runner_t *r, zvm_error_t *err)
             rc = zvm_error_set(err, ECANCELED, "job cancelled");
             kill_all(r);
         }
+        if (r->opt->deadline > 0 && !stopping && now() >= r->opt->deadline) {
+            stopping = true;
+            rc = zvm_error_set(err, ETIMEDOUT, "job timed out");
+            kill_all(r);
+        }
         /* Start whole components while they fit. */
         while (!stopping && next < n) {
             size_t c = r->comp[next];
@@ -314,7 +330,17 @@ static int run_all(runner_t *r, zvm_error_t *err)
             fds[nf] = (struct pollfd){.fd = r->pidfd[i], .events = POLLIN};
             who[nf++] = i;
         }
-        int pr = poll(fds, nf, need_scan ? 20 : -1);
+        /* Wake up to notice a cancellation or the deadline. */
+        int wait_ms = need_scan ? 20 : -1;
+        if (r->opt->cancel && (wait_ms < 0 || wait_ms > 100))
+            wait_ms = 100;
+        if (r->opt->deadline > 0 && !stopping) {
+            double left = r->opt->deadline - now();
+            int ms = left <= 0 ? 0 : left > 3600 ? 3600000 : (int)(left * 1000) + 1;
+            if (wait_ms < 0 || ms < wait_ms)
+                wait_ms = ms;
+        }
+        int pr = poll(fds, nf, wait_ms);
         if (pr < 0 && errno != EINTR) {
             rc = zvm_error_errno(err, errno, "poll");
             kill_all(r);

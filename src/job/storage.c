@@ -170,6 +170,9 @@ static int local_open_read(zvm_storage_t *st, const char *acct, const char *cont
     if (info) {
         info->size = (uint64_t)sb.st_size;
         guess_type(obj, info->content_type, sizeof info->content_type);
+        info->etag[0] = '\0';
+        info->meta = NULL;
+        info->nmeta = 0;
     }
     *host_path = p;
     return 0;

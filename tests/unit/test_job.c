@@ -2,9 +2,11 @@
 /*
  * libzvmjob without running anything: job parsing and its messages, URLs,
  * expansion (count, wildcards, names, connect) against a fake storage, the
- * dry-run JSON, and the local storage's listing and atomic outputs.
+ * dry-run JSON, container devices, and the local storage's listing and
+ * atomic outputs; reading an app's map with a bound on its expansion.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fnmatch.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -143,6 +145,34 @@ static void storage_tests(void)
     tap_ok(rc == 0 && n == 0, "a missing container lists nothing");
     free(names);
     st->destroy(st);
+
+    /* An app tar read through with a bound on what it expands to. */
+    char app[600], tar[600];
+    snprintf(app, sizeof app, "%s/app", dir);
+    snprintf(tar, sizeof tar, "%s/app.tar", dir);
+    snprintf(path, sizeof path, "%s/app/boot", dir);
+    bool made = mkdir(app, 0755) == 0 && mkdir(path, 0755) == 0;
+    snprintf(path, sizeof path, "%s/app/boot/system.map", dir);
+    f = made ? fopen(path, "w") : NULL;
+    made = f && fputs("[]", f) >= 0;
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/app/big", dir);
+    f = made ? fopen(path, "w") : NULL;
+    for (int i = 0; f && i < 100000; i++)
+        fputc('x', f);
+    if (f)
+        fclose(f);
+    rc = f && zvm_job_pack_dir(app, tar, &err) == 0 ? 0 : -1;
+    tap_ok(rc == 0, "pack an app with a 100000-byte member (%s)", rc ? err.msg : "ok");
+    char *map = NULL;
+    size_t mlen = 0;
+    rc = zvm_job_tar_read_map_bounded(tar, 1 << 20, &map, &mlen, &err);
+    tap_ok(rc == 0 && mlen == 2 && memcmp(map, "[]", 2) == 0, "bounded read: the map");
+    free(map);
+    map = NULL;
+    rc = zvm_job_tar_read_map_bounded(tar, 50000, &map, &mlen, &err);
+    tap_ok(rc < 0 && err.code == E2BIG && map == NULL, "bounded read: past the bound is E2BIG");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
@@ -235,6 +265,24 @@ int main(void)
                 &nodes, &err, &images);
     tap_is_str(rc < 0 ? err.msg : NULL, "Output swift://acct/o/same is written by m-1 and m-2",
                "one object written by two nodes");
+    /* A container as a readable device: its listing (object NULL), not an attachment. */
+    rc = expand("[{\"name\":\"q\",\"exec\":{\"path\":\"file://python3:p\"},\"devices\":"
+                "[{\"name\":\"input\",\"path\":\"swift://~/data\"}]}]",
+                &nodes, &err, &images);
+    tap_ok(rc == 0 && nodes.count == 1, "a container device (%s)", rc < 0 ? err.msg : "ok");
+    if (rc == 0) {
+        const zvm_job_node_device_t *d = &nodes.nodes[0].devices[0];
+        tap_ok(d->object == NULL && strcmp(d->container, "data") == 0 &&
+                   strcmp(d->account, "acct") == 0 && nodes.nodes[0].attach == -1,
+               "a container device names no object and attaches nothing");
+        zvm_job_nodes_release(&nodes);
+    }
+    rc = expand("[{\"name\":\"q\",\"exec\":{\"path\":\"file://python3:p\"},\"devices\":"
+                "[{\"name\":\"output\",\"path\":\"swift://~/data\"}]}]",
+                &nodes, &err, &images);
+    tap_is_str(rc < 0 ? err.msg : NULL,
+               "Invalid path swift://~/data in q (device output needs an object, not a container)",
+               "a container cannot be written");
     rc = expand("[{\"name\":\"m\",\"exec\":{\"path\":\"file://perl:perl\"}}]", &nodes, &err, &images);
     tap_is_str(rc < 0 ? err.msg : NULL, "Invalid path file://perl:perl in m (no such system image)",
                "unknown system image");
