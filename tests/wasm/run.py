@@ -597,6 +597,20 @@ def _(ctx):
     ctx.expect_refused(r, p, "no_such_call")
 
 
+@case("names that would inject C into the compiled object: refused before compiling")
+def _(ctx):
+    marker = "/tmp/zvm-wasm-test-injected"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    for prog, what in (("name_inject_export", "an export name"),
+                       ("name_inject_import", "an import name"),
+                       ("name_quote", "an import module name")):
+        p = ctx.prog(prog)
+        r = ctx.run(prog)
+        ctx.expect_refused(r, p, what, "not a plain name")
+    ctx.check(not os.path.exists(marker), f"{marker} exists: injected code ran in zerovm")
+
+
 @case("initial memory (256 MiB) above Memory (64 MiB): refused before running")
 def _(ctx):
     p = ctx.prog("big_init")

@@ -38,7 +38,7 @@
 extern char **environ;
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
-#define CACHE_FORMAT "zerovm-wasm-cache/3"
+#define CACHE_FORMAT "zerovm-wasm-cache/4"
 #define TRAILER_MAGIC "ZVMWASM1"
 
 typedef struct trailer {
@@ -250,12 +250,15 @@ static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *
     /* Imports: "/" "* import: 'module' 'name' *" "/" */
     for (char *p = h; (p = strstr(p, "/* import: '")) != NULL;) {
         p += 12;
+        /* Names are plain (module.c), so a quote here is wasm2c's. */
         char *m_end = strchr(p, '\'');
-        if (!m_end || strncmp(m_end, "' '", 3) != 0)
-            break;
-        char *n = m_end + 3, *n_end = strchr(n, '\'');
-        if (!n_end)
-            break;
+        char *n = m_end && strncmp(m_end, "' '", 3) == 0 ? m_end + 3 : NULL;
+        char *n_end = n ? strchr(n, '\'') : NULL;
+        if (!n_end) {
+            *invalid = true;
+            zvm_error_set(err, EINVAL, "an import zerovm cannot read back from wasm2c's output");
+            goto out;
+        }
         *m_end = *n_end = '\0';
         if (!find_import(p, n)) {
             *invalid = true;
@@ -454,10 +457,16 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     snprintf(errfile, sizeof errfile, "%.3050s/errors", tmp);
     snprintf(incl, sizeof incl, "-I%.3050s", tmp);
     int ret = -1;
+    unsigned char *plain = NULL;
+    size_t plain_size = 0;
+    if (zvm__wasm_module_prepare(module, size, &plain, &plain_size, err) < 0) {
+        *invalid = true;
+        goto out;
+    }
     {
-        /* wasm2c reads our copy: the bytes hashed are the bytes compiled. */
+        /* wasm2c reads our copy: the bytes checked are the bytes compiled. */
         cleanup_close int fd = open(wasm, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || zvm_write_all(fd, module, size) < 0) {
+        if (fd < 0 || zvm_write_all(fd, plain, plain_size) < 0) {
             zvm_error_errno(err, errno, "cannot write '%s'", wasm);
             goto out;
         }
@@ -515,6 +524,7 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     }
     ret = 0;
 out:
+    free(plain);
     remove_tree(tmp);
     return ret;
 }

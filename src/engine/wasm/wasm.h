@@ -112,6 +112,14 @@ typedef struct zvm_wasm_import {
 extern const zvm_wasm_import_t zvm_wasm_imports[];
 extern const unsigned zvm_wasm_nimports;
 
+/* ---- module.c: the bytes wasm2c may see -------------------------------------- */
+
+/* Check that every import and export name is plain (no way into the C that
+ * wasm2c writes) and copy the module without its custom sections into a
+ * malloc'd *out.  -1 with err (the module's fault) otherwise. */
+int zvm__wasm_module_prepare(const unsigned char *module, size_t size, unsigned char **out,
+                             size_t *out_size, zvm_error_t *err);
+
 /* ---- cache.c: the compiled object ---------------------------------------- */
 
 typedef struct zvm_wasm_tools {
