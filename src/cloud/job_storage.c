@@ -78,7 +78,10 @@ int zc_job_authorize(zc_exec_t *x, const char *acct, const char *cont, zc_access
     }
     const char *referer = zc_req_header(r, "Referer");
     int rc = zc_acl_authorize(&r->ident, acct, access, rd, wr, referer);
-    if (rc && x->suid && suid)
+    /* Zerovm-Suid opens only containers of the account whose endpoint
+     * admitted the caller: another account's Suid is that account's app's
+     * business, not this one's. */
+    if (rc && x->suid && suid && strcmp(acct, r->account) == 0)
         rc = zc_acl_authorize(&r->ident, acct,
                               access == ZC_ACCESS_WRITE ? ZC_ACCESS_READ : access, suid, NULL,
                               referer);

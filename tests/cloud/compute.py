@@ -629,6 +629,42 @@ def suid_for_anonymous():
 
 
 @case
+def suid_is_per_account():
+    """another account's endpoint cannot borrow this account's Zerovm-Suid to read or write"""
+    s = srv()
+    api_setup(s)
+    for c in ("api", "api-app", "api-store"):
+        r = s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": ".r:*,.rlistings"})
+        check(r.status == 204, repr(r))
+    # the other account's app: reads this account's store, writes into it
+    O = "/v1/AUTH_other"
+    smap = json.dumps([{"name": "evil", "exec": {"path": "file://python3:python3",
+                                                  "args": "-c import\\x20sys;"
+                                                          "sys.stdout.write(open('/dev/input').read());"
+                                                          "open('/dev/output','w').write('pwned')"},
+                        "devices": [{"name": "stdout"},
+                                    {"name": "input", "path": "swift://AUTH_test/api-store/first"},
+                                    {"name": "output", "path": "swift://AUTH_test/api-store/pwned"}]}
+                       ]).encode()
+    r = s.req("PUT", O + "/evil-app", auth="other:guest")
+    check(r.status in (201, 202), repr(r))
+    r = s.req("PUT", O + "/evil-app/app.zapp", body=tar_bytes({"boot/system.map": smap}),
+              auth="other:guest")
+    check(r.status == 201, repr(r))
+    r = s.req("PUT", O + "/evil", {"X-Container-Meta-Rest-Endpoint":
+                                   "swift://AUTH_other/evil-app/app.zapp",
+                                   "X-Container-Meta-Zerovm-Suid": ".r:*"}, auth="other:guest")
+    check(r.status in (201, 202), repr(r))
+    r = s.req("POST", O + "/evil-app", {"X-Container-Meta-Zerovm-Suid": ".r:*"}, auth="other:guest")
+    r = s.req("GET", "/api/AUTH_other/evil/x", auth=None)
+    check(r.status in (401, 403) and b"AUTH_test/api-store" in r.body,
+          "another account's endpoint used this account's Suid: %r" % r)
+    check(s.req("GET", A + "/api-store/pwned").status == 404, "the other account wrote here")
+    for c in ("api", "api-app", "api-store"):
+        s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": ""})
+
+
+@case
 def outputs_only_on_success():
     """an output object is stored (MD5 ETag, device content type) only when the job succeeded"""
     s = srv()
