@@ -653,6 +653,16 @@ static step_t run_one(zc_exec_t *x, const zc_job_input_t *in, const zvm_job_env_
         zc_exec_error(x, err.code == ENOMEM ? 500 : 400, "%s", err.msg);
         goto out;
     }
+    /* Refuse a job whose counts alone pass the node limit before expanding
+     * it: expansion (names, streams) grows with the square of the nodes. */
+    uint64_t counted = 0;
+    for (size_t g = 0; g < job.ngroups; g++)
+        counted += job.groups[g].count;
+    if (counted > cx->cfg->exec_max_nodes) {
+        zc_exec_error(x, 413, "Too many nodes: %llu (limit %u)", (unsigned long long)counted,
+                      cx->cfg->exec_max_nodes);
+        goto out;
+    }
     zvm_job_context_t ctx = {.account = r->account, .sysimages = &cx->sysimages,
                              .storage = x->jstore};
     if (zvm_job_expand(&job, &ctx, &nodes, &err) < 0) {

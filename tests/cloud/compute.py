@@ -815,6 +815,10 @@ def hostile_inputs():
     # more nodes than allowed
     r = s.post_job([py_group("many", "-c pass", extra={"count": 1000})])
     check(r.status == 413 and b"Too many nodes" in r.body, repr(r))
+    # counted before expanding: a self-connected group of 100000 would take
+    # the expansion (cubic in the streams) hours of a pool slot
+    r = s.post_job([py_group("huge", "-c pass", extra={"count": 100000, "connect": ["huge"]})])
+    check(r.status == 413 and b"Too many nodes: 100000" in r.body, repr(r))
     check(s.req("GET", "/healthcheck", auth=None).status == 200, "server died")
 
 
