@@ -60,6 +60,8 @@ typedef struct zvm_jail {
     bool host_runtime;         /* also show the host's /usr (dynamic program) */
     bool root_image;           /* some image is mounted at "/" */
     bool root_readonly;        /* every image at "/" is ro */
+    const char *self_path;     /* the file shown at /dev/self; NULL: the
+                                  manifest's program */
     bool no_proc;              /* no /proc inside (it would show zerovm's own
                                   command line and maps to a runner's program) */
     uint32_t outside_uid, outside_gid;

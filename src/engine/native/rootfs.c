@@ -266,7 +266,8 @@ int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_erro
     const zvm_session_t *s = j->session;
     char path[64];
     src->usr = src->ld_cache = src->program = -1;
-    if ((src->program = capture_tree(s->manifest.program, true, err)) < 0)
+    if ((src->program = capture_tree(j->self_path ? j->self_path : s->manifest.program, true,
+                                     err)) < 0)
         return -1;
     if (s->nmounts > ZVM_MAX_IMAGES)
         return zvm_error_set(err, E2BIG, "more than %d images", ZVM_MAX_IMAGES);

@@ -38,12 +38,13 @@
 extern char **environ;
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
-#define CACHE_FORMAT "zerovm-wasm-cache/4"
-#define TRAILER_MAGIC "ZVMWASM1"
+#define CACHE_FORMAT "zerovm-wasm-cache/5"
+#define TRAILER_MAGIC "ZVMWASM2"
 
 typedef struct trailer {
     char magic[8];
     uint64_t payload_size;             /* bytes before the trailer */
+    uint64_t initial_pages;            /* linear memory at start (64 KiB pages) */
     unsigned char sha256[32];          /* of those bytes */
 } trailer_t;
 
@@ -140,7 +141,7 @@ int zvm__wasm_key(const unsigned char *module, size_t size, const zvm_wasm_tools
 /* A descriptor of the entry at `path` when it holds an intact object, or
  * -1 (absent or damaged).  The object is later loaded through this very
  * descriptor, so what was checked is what runs. */
-static int entry_open_intact(const char *path)
+static int entry_open_intact(const char *path, uint64_t *initial_pages)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
@@ -163,6 +164,7 @@ static int entry_open_intact(const char *path)
         unsigned char d[32];
         sha256(parts, sizes, 1, d);
         ok = memcmp(d, tr.sha256, 32) == 0;
+        *initial_pages = tr.initial_pages;
     }
     munmap(map, (size_t)st.st_size);
     if (!ok) {
@@ -234,7 +236,8 @@ static const zvm_wasm_import_t *find_import(const char *module, const char *name
  * the module must export its memory and _start.  Writes the glue that
  * gives the engine fixed entry points whatever the module imports.
  */
-static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *invalid)
+static int write_glue(const char *dir, const char *key, unsigned long *pages_out, zvm_error_t *err,
+                      bool *invalid)
 {
     char path[4096];
     char *h = NULL;
@@ -326,6 +329,7 @@ static int write_glue(const char *dir, const char *key, zvm_error_t *err, bool *
             free(c);
         }
     }
+    *pages_out = initial_pages;
     snprintf(path, sizeof path, "%.3000s/glue.c", dir);
     g = fopen(path, "w");
     if (!g) {
@@ -408,7 +412,7 @@ static bool conflicting_import(const char *errfile, char *out, size_t size)
     return found;
 }
 
-static int append_trailer(const char *path, zvm_error_t *err)
+static int append_trailer(const char *path, unsigned long initial_pages, zvm_error_t *err)
 {
     char *data = NULL;
     size_t len = 0;
@@ -418,6 +422,7 @@ static int append_trailer(const char *path, zvm_error_t *err)
     trailer_t tr;
     memcpy(tr.magic, TRAILER_MAGIC, 8);
     tr.payload_size = len;
+    tr.initial_pages = initial_pages;
     const void *parts[] = {data};
     size_t sizes[] = {len};
     sha256(parts, sizes, 1, tr.sha256);
@@ -484,7 +489,8 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
         zvm_error_set(err, EINVAL, "invalid module: %s", why);
         goto out;
     }
-    if (write_glue(tmp, key, err, invalid) < 0)
+    unsigned long initial_pages = 0;
+    if (write_glue(tmp, key, &initial_pages, err, invalid) < 0)
         goto out;
     char glue[4096];
     snprintf(glue, sizeof glue, "%.3050s/glue.c", tmp);
@@ -510,7 +516,7 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
         }
         goto out;
     }
-    if (append_trailer(so, err) < 0)
+    if (append_trailer(so, initial_pages, err) < 0)
         goto out;
     if (rename(so, entry) < 0) {
         zvm_error_errno(err, errno, "cannot store '%s'", entry);
@@ -555,7 +561,7 @@ int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache
         zvm_error_set(err, ENOMEM, "out of memory");
         goto out;
     }
-    if ((obj->fd = entry_open_intact(obj->path)) >= 0) {
+    if ((obj->fd = entry_open_intact(obj->path, &obj->initial_pages)) >= 0) {
         ret = 0;
         goto out;
     }
@@ -568,7 +574,7 @@ int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache
         goto out;
     obj->compiled = true;
     obj->compile_seconds = (double)(zvm_now_ns() - t0) / 1e9;
-    if ((obj->fd = entry_open_intact(obj->path)) < 0) {
+    if ((obj->fd = entry_open_intact(obj->path, &obj->initial_pages)) < 0) {
         zvm_error_set(err, EIO, "the compiled module cannot be read back from '%s'", obj->path);
         goto out;
     }

@@ -2,10 +2,11 @@
 /*
  * The compiled module, loaded and run.
  *
- *   zvm__wasm_load           (parent) dlopen the cache entry and find the
- *                            glue's entry points; no module code runs
- *   zvm__wasm_guest_prepare  (jailed child, before the filter) the trap
- *                            handlers and the host functions' context
+ *   zvm__wasm_guest_prepare  (jailed child, before the filter) dlopen the
+ *                            object, bound read-only at /dev/self, and find
+ *                            the glue's entry points (zvm__wasm_load); the
+ *                            trap handlers; the host functions' context.
+ *                            zerovm's own process never loads the object.
  *   zvm__wasm_guest_run      (jailed child, under the wasm filter and the
  *                            limits) instantiate, cap the linear memory at
  *                            Memory, call _start, exit
@@ -31,12 +32,10 @@
 
 #define PAGE_SIZE 65536u
 
-int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_t *err)
+int zvm__wasm_load(const char *path, const char *key, zvm_wasm_entry_t *e, zvm_error_t *err)
 {
     memset(e, 0, sizeof *e);
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", obj->fd);
-    e->handle = dlopen(self, RTLD_NOW | RTLD_LOCAL);
+    e->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!e->handle) {
         const char *why = dlerror();
         return zvm_error_set(err, ENOEXEC, "cannot load the compiled module: %s",
@@ -50,7 +49,7 @@ int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_
     *(void **)&e->memory = dlsym(e->handle, "zvm_wasm_memory");
     *(void **)&e->start = dlsym(e->handle, "zvm_wasm_start");
     if (!e->key || !size || !pages || !e->init_module || !e->instantiate || !e->memory || !e->start ||
-        strcmp(e->key, obj->key) != 0) {
+        strcmp(e->key, key) != 0) {
         dlclose(e->handle);
         e->handle = NULL;
         return zvm_error_set(err, ENOEXEC, "the compiled module in the cache is not the one "
@@ -61,12 +60,14 @@ int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_
     return 0;
 }
 
-int zvm__wasm_guest_prepare(const zvm_wasm_entry_t *e, const zvm_session_t *s,
-                            zvm_wasm_guest_t *g, zvm_error_t *err)
+int zvm__wasm_guest_prepare(const char *key, const zvm_session_t *s, zvm_wasm_guest_t *g,
+                            zvm_error_t *err)
 {
     memset(g, 0, sizeof *g);
-    g->entry = e;
     g->session = s;
+    if (zvm__wasm_load("/dev/self", key, &g->entry, err) < 0)
+        return -1;
+    const zvm_wasm_entry_t *e = &g->entry;
     g->ctx = calloc(1, sizeof *g->ctx);
     g->instance = calloc(1, e->instance_size ? e->instance_size : 1);
     if (!g->ctx || !g->instance)
@@ -131,7 +132,7 @@ _Noreturn void zvm__wasm_guest_run(zvm_wasm_guest_t *g, int sync_fd)
         tell(running_sync_fd, ZVM_SYNC_TRAP, trap_kind(trap));
         _exit(0);
     }
-    const zvm_wasm_entry_t *e = running->entry;
+    const zvm_wasm_entry_t *e = &running->entry;
     e->instantiate(running->instance, running->ctx);
     wasm_rt_memory_t *mem = e->memory(running->instance);
     /* Memory from the manifest caps the linear memory: memory.grow fails

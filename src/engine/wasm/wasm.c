@@ -6,11 +6,12 @@
  *   validate   the module is WebAssembly 1.0, wasm2c accepts it, it imports
  *              only what zerovm provides; its compiled object is found in
  *              the cache or built and stored (cache.c)
- *              and loaded (dlopen: no module code runs in this process); its
- *              linear memory at start must fit in Memory
- *   run        the native engine's jail runs the loaded object: the
+ *              (its linear memory at start, from the entry's trailer, must
+ *              fit in Memory); zerovm itself never loads it
+ *   run        the native engine's jail runs the compiled object: the
  *              same namespaces, root, channels and supervisor, but instead
- *              of exec the child calls the module (guest.c) under a far
+ *              of exec the child loads the object from /dev/self and calls
+ *              the module (guest.c) under a far
  *              tighter seccomp filter
  *
  * The module can only reach the host functions (wasi.c, zvmapi.c); those
@@ -51,14 +52,11 @@
 
 typedef struct wasm_state {
     zvm_wasm_object_t object;
-    zvm_wasm_entry_t entry;
 } wasm_state_t;
 
 static void state_release(void *data)
 {
     wasm_state_t *st = data;
-    if (st->entry.handle)
-        dlclose(st->entry.handle);
     zvm__wasm_object_release(&st->object);
     free(st);
 }
@@ -119,17 +117,12 @@ static int wasm_validate(zvm_session_t *s, zvm_report_t *r)
         state_release(st);
         return -1;
     }
-    if (zvm__wasm_load(&st->object, &st->entry, &err) < 0) {
-        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "%s", err.msg);
-        state_release(st);
-        return -1;
-    }
-    if (st->entry.initial_pages > s->manifest.memory / 65536) {
+    if (st->object.initial_pages > s->manifest.memory / 65536) {
         r->validator = 1;
         zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM,
                             "%s: the module needs %llu bytes of linear memory at start, more "
                             "than Memory (%llu)",
-                            path, (unsigned long long)st->entry.initial_pages * 65536,
+                            path, (unsigned long long)st->object.initial_pages * 65536,
                             (unsigned long long)s->manifest.memory);
         state_release(st);
         return -1;
@@ -145,14 +138,14 @@ static int wasm_validate(zvm_session_t *s, zvm_report_t *r)
 /* The runner's two steps in the child (see zvm_jail_runner_t). */
 typedef struct guest_arg {
     const zvm_session_t *session;
-    const zvm_wasm_entry_t *entry;
+    const char *key;
     zvm_wasm_guest_t guest;
 } guest_arg_t;
 
 static int guest_prepare(void *arg, zvm_error_t *err)
 {
     guest_arg_t *a = arg;
-    return zvm__wasm_guest_prepare(a->entry, a->session, &a->guest, err);
+    return zvm__wasm_guest_prepare(a->key, a->session, &a->guest, err);
 }
 
 _Noreturn static void guest_run(void *arg, int sync_fd)
@@ -169,7 +162,7 @@ static int wasm_run(zvm_session_t *s, zvm_report_t *r)
         zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "the module was not validated");
         return -1;
     }
-    guest_arg_t arg = {.session = s, .entry = &st->entry};
+    guest_arg_t arg = {.session = s, .key = st->object.key};
     zvm_jail_runner_t runner = {
         .tight_policy = TIGHT_POLICY,
         .extra_as = LINEAR_RESERVE + HOST_HEADROOM,
@@ -181,6 +174,9 @@ static int wasm_run(zvm_session_t *s, zvm_report_t *r)
     zvm__jail_defaults(s, &j);
     j.runner = &runner;
     j.no_proc = true;
+    /* The compiled object, not the module, is what the jail shows at
+     * /dev/self: the child loads it there. */
+    j.self_path = st->object.path;
     return zvm__jail_run(s, &j, r);
 }
 

@@ -137,6 +137,7 @@ typedef struct zvm_wasm_object {
     char key[65];
     char *path;                        /* the cache entry */
     int fd;                            /* the entry, checked intact; -1 */
+    uint64_t initial_pages;            /* its linear memory at start (trailer) */
     bool compiled;                     /* a cache miss: built by this run */
     bool rebuilt;                      /* ... because the entry was damaged */
     bool invalid;                      /* on failure: the module's fault */
@@ -162,19 +163,23 @@ typedef struct zvm_wasm_entry {
     void (*start)(void *inst);
 } zvm_wasm_entry_t;
 
-int zvm__wasm_load(const zvm_wasm_object_t *obj, zvm_wasm_entry_t *e, zvm_error_t *err);
+/* dlopen the object at `path` (in the jail: /dev/self) and check it is the
+ * one with this key. */
+int zvm__wasm_load(const char *path, const char *key, zvm_wasm_entry_t *e, zvm_error_t *err);
 
 /* The child's side (jail.c calls these for a wasm program). */
 typedef struct zvm_wasm_guest {
-    const zvm_wasm_entry_t *entry;
+    zvm_wasm_entry_t entry;
     const zvm_session_t *session;
     zvm_wasm_ctx_t *ctx;
     void *instance;
 } zvm_wasm_guest_t;
 
-/* Before the filter: trap handlers, the host functions' context. */
-int zvm__wasm_guest_prepare(const zvm_wasm_entry_t *e, const zvm_session_t *s,
-                            zvm_wasm_guest_t *g, zvm_error_t *err);
+/* In the jail, before the filter: load the object from /dev/self (its
+ * loader runs with no capability, inside the new root), the trap handlers,
+ * the host functions' context. */
+int zvm__wasm_guest_prepare(const char *key, const zvm_session_t *s, zvm_wasm_guest_t *g,
+                            zvm_error_t *err);
 /* Under the filter and limits: instantiate, cap memory, _start, exit.  A
  * trap is told to the supervisor (ZVM_SYNC_TRAP + its kind) before exit. */
 _Noreturn void zvm__wasm_guest_run(zvm_wasm_guest_t *g, int sync_fd);
