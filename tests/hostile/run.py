@@ -55,12 +55,12 @@ IS_ROOT = os.geteuid() == 0
 # case-name prefix -> short description.  A listed case that fails is
 # "not ok ... # TODO"; once the bug is fixed it passes as a plain "ok".
 KNOWN_BUGS = {
-    "bad_pointers semantics": "BUG 10: /proc/<pid>/mem writes ignore page protections (the program's own memory)",
 }
 # Fixed since they were found (their cases must pass now): BUG 1 exe_link,
 # 5 fork_memory (the supervisor measures the whole tree),
 # 2 pwrite_offset, 3 fifo_read, 4 memfd_bomb, 6 fstab mountpoint,
 # 7 report_forge, 8 nodump (process_vm_* fallback), 9 copy_calls errno,
+# 10 bad_pointers semantics (writes through process_vm_writev),
 # 11 sockbuf_bomb (socket buffers keep their default size), 12 (no cache of
 # /proc/<tid>/mem descriptors any more).
 

@@ -164,6 +164,18 @@ static void mem_close(sup_t *sp)
 /* Copy between our buffer and the program's memory. */
 static ssize_t mem_io(sup_t *sp, void *buf, size_t n, uint64_t addr, bool to_program)
 {
+    if (to_program && notif_valid(sp)) {
+        /* Writes honour the program's page protections, as the kernel's
+         * own copy to user space would: process_vm_writev does, while
+         * /proc/<pid>/mem writes even read-only pages.  A read-only buffer
+         * is EFAULT.  /proc/<pid>/mem stays the fallback where the call is
+         * not permitted. */
+        struct iovec local = {.iov_base = buf, .iov_len = n};
+        struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = n};
+        ssize_t w = process_vm_writev((pid_t)sp->req->pid, &local, 1, &remote, 1, 0);
+        if (w >= 0 || errno == EFAULT)
+            return w;
+    }
     if (mem_open(sp) < 0)
         return -1;
     if (sp->mem >= 0)
