@@ -625,6 +625,25 @@ static int sync_recv(int sock, int *fd, char *text, size_t size)
     return (unsigned char)buf[0];
 }
 
+/* A message that says how the child ended (a set-up failure, a program
+ * that cannot run, a wasm trap) goes into the result; false for any other
+ * message. */
+static bool sync_outcome(zvm_supervisor_result_t *res, int type, const char *text)
+{
+    switch (type) {
+    case ZVM_SYNC_ERROR:
+    case ZVM_SYNC_REFUSED:
+        snprintf(res->error, sizeof res->error, "%s", text);
+        res->exec_failed = type == ZVM_SYNC_REFUSED || strncmp(text, "cannot execute", 14) == 0;
+        return true;
+    case ZVM_SYNC_TRAP:
+        snprintf(res->trap, sizeof res->trap, "%s", text);
+        return true;
+    default:
+        return false;
+    }
+}
+
 int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int sync_fd,
                    uint64_t tree_limit, zvm_supervisor_result_t *res, zvm_error_t *err)
 {
@@ -678,13 +697,7 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
             if (type == ZVM_SYNC_LISTENER && fd >= 0 && sp->listener < 0) {
                 sp->listener = fd;
                 listener_wake_sync(fd);
-            } else if (type == ZVM_SYNC_ERROR || type == ZVM_SYNC_REFUSED) {
-                snprintf(res->error, sizeof res->error, "%s", text);
-                res->exec_failed =
-                    type == ZVM_SYNC_REFUSED || strncmp(text, "cannot execute", 14) == 0;
-            } else if (type == ZVM_SYNC_TRAP) {
-                snprintf(res->trap, sizeof res->trap, "%s", text);
-            } else {
+            } else if (!sync_outcome(res, type, text)) {
                 if (fd >= 0)
                     close(fd);
                 sync_open = false; /* exec'd, or gone */
@@ -727,12 +740,7 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
         int type = sync_recv(sync_fd, &fd, text, sizeof text);
         if (fd >= 0)
             close(fd);
-        if (type == ZVM_SYNC_TRAP)
-            snprintf(res->trap, sizeof res->trap, "%s", text);
-        else if (type == ZVM_SYNC_ERROR || type == ZVM_SYNC_REFUSED) {
-            snprintf(res->error, sizeof res->error, "%s", text);
-            res->exec_failed = type == ZVM_SYNC_REFUSED;
-        } else if (type <= 0)
+        if (!sync_outcome(res, type, text))
             break;
     }
     struct itimerval off = {{0, 0}, {0, 0}};
