@@ -103,15 +103,10 @@ int zvm_job_url_parse(const char *s, zvm_job_url_t *u)
     return 0;
 }
 
+/* A simple name that cannot pass for an option or a hidden file. */
 static bool good_node_name(const char *s)
 {
-    if (!*s || *s == '.' || *s == '-')
-        return false;
-    for (; *s; s++)
-        if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
-              (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-            return false;
-    return true;
+    return *s != '.' && *s != '-' && zvm_is_simple_name(s);
 }
 
 static void group_release(zvm_job_group_t *g)

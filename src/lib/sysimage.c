@@ -35,17 +35,6 @@ static int add(zvm_sysimages_t *t, const char *name, const char *program, zvm_er
     return 0;
 }
 
-static bool valid_name(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
-              (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-            return false;
-    return true;
-}
-
 int zvm_sysimages_parse(zvm_sysimages_t *t, const char *text, const char *name,
                         zvm_error_t *err)
 {
@@ -68,7 +57,7 @@ int zvm_sysimages_parse(zvm_sysimages_t *t, const char *text, const char *name,
         }
         *eq = '\0';
         char *key = zvm_trim(s), *program = zvm_trim(eq + 1);
-        if (!valid_name(key))
+        if (!zvm_is_simple_name(key))
             rc = zvm_error_set(err, EINVAL, "%s:%u: bad system image name '%s'", name, line, key);
         else if (program[0] != '/')
             rc = zvm_error_set(err, EINVAL, "%s:%u: program '%s' is not an absolute path", name,

@@ -56,6 +56,19 @@ static inline bool zvm_is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* A name as the tools take one (node, system image): non-empty, only
+ * letters, digits, '.', '_' and '-'. */
+static inline bool zvm_is_simple_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
+              (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
+}
+
 /* Strip blanks at both ends of s, in place; returns the new start. */
 char *zvm_trim(char *s);
 
