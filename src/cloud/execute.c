@@ -51,6 +51,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "zvm/nvram.h"
 
 typedef enum input_kind { IN_JSON, IN_TAR, IN_SCRIPT, IN_UNSUPPORTED } input_kind_t;
@@ -235,29 +236,7 @@ static int copy_file(const char *src, const char *dst)
         close(in);
         return -e;
     }
-    char buf[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -errno;
-        if (n <= 0)
-            break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = -errno;
-                break;
-            }
-            off += w;
-        }
-        if (rc < 0)
-            break;
-    }
+    int rc = zvm_copy_fd(in, out);
     close(in);
     if (close(out) < 0 && rc == 0)
         rc = -errno;

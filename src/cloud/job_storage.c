@@ -39,6 +39,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/util.h"
+
 typedef struct jstore {
     zvm_storage_t vt;
     zc_exec_t *x;
@@ -227,24 +229,34 @@ static void meta_to_env(json_t *meta, zvm_object_info_t *info)
     }
 }
 
-static int js_open_read(zvm_storage_t *vt, const char *acct, const char *cont, const char *obj,
-                        char **host_path, zvm_object_info_t *info, zvm_error_t *err)
+/* Open an object the job reads, after the ACL check: its descriptor and
+ * info, or -1 with the spec's message. */
+static int open_readable(zc_exec_t *x, const char *acct, const char *cont, const char *obj,
+                         zc_object_info_t *oi, int *fd, zvm_error_t *err)
 {
-    jstore_t *js = (jstore_t *)vt;
-    zc_exec_t *x = js->x;
-    *host_path = NULL;
     int a = zc_job_authorize(x, acct, cont, ZC_ACCESS_READ);
     if (a)
         return denied(x, err, a, acct, cont, obj);
     zc_store_t *st = x->r->srv->store;
-    zc_object_info_t oi;
-    int fd = -1;
-    int rc = st->ops->object_open(st, acct, cont, obj, &oi, &fd);
+    *fd = -1;
+    int rc = st->ops->object_open(st, acct, cont, obj, oi, fd);
     if (rc == -ENOENT)
         return zvm_error_set(err, ENOENT, "Error 404 Not Found while fetching /%s/%s/%s", acct,
                              cont, obj);
     if (rc < 0)
         return zvm_error_set(err, EIO, "Error 500 while fetching /%s/%s/%s", acct, cont, obj);
+    return 0;
+}
+
+static int js_open_read(zvm_storage_t *vt, const char *acct, const char *cont, const char *obj,
+                        char **host_path, zvm_object_info_t *info, zvm_error_t *err)
+{
+    jstore_t *js = (jstore_t *)vt;
+    *host_path = NULL;
+    zc_object_info_t oi;
+    int fd;
+    if (open_readable(js->x, acct, cont, obj, &oi, &fd, err) < 0)
+        return -1;
     if (info) {
         memset(info, 0, sizeof *info);
         info->size = oi.size;
@@ -265,39 +277,14 @@ static int js_open_program(zvm_storage_t *vt, const char *acct, const char *cont
     jstore_t *js = (jstore_t *)vt;
     zc_exec_t *x = js->x;
     *host_path = NULL;
-    int a = zc_job_authorize(x, acct, cont, ZC_ACCESS_READ);
-    if (a)
-        return denied(x, err, a, acct, cont, obj);
-    zc_store_t *st = x->r->srv->store;
     zc_object_info_t oi;
-    int fd = -1;
-    int rc = st->ops->object_open(st, acct, cont, obj, &oi, &fd);
-    if (rc == -ENOENT)
-        return zvm_error_set(err, ENOENT, "Error 404 Not Found while fetching /%s/%s/%s", acct,
-                             cont, obj);
-    if (rc < 0)
-        return zvm_error_set(err, EIO, "Error 500 while fetching /%s/%s/%s", acct, cont, obj);
+    int fd;
+    if (open_readable(x, acct, cont, obj, &oi, &fd, err) < 0)
+        return -1;
     zc_object_info_release(&oi);
     char *path = zc_exec_path(x, "program");
     int out = path ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755) : -1;
-    rc = out < 0 ? -1 : 0;
-    char buf[65536];
-    while (rc == 0) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? -1 : 0;
-            break;
-        }
-        for (ssize_t off = 0; off < n && rc == 0;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno != EINTR)
-                rc = -1;
-            else if (w > 0)
-                off += w;
-        }
-    }
+    int rc = out < 0 || zvm_copy_fd(fd, out) < 0 ? -1 : 0;
     close(fd);
     if (out >= 0 && (close(out) < 0 || fchmodat(AT_FDCWD, path, 0755, 0) < 0))
         rc = -1;

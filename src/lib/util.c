@@ -34,6 +34,23 @@ int zvm_open_retry(const char *path, int flags, mode_t mode)
     return fd;
 }
 
+int zvm_copy_fd(int in, int out)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        int rc = zvm_write_all(out, buf, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 int zvm_write_all(int fd, const void *buf, size_t n)
 {
     const char *p = buf;

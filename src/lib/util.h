@@ -47,6 +47,10 @@ int zvm_write_all(int fd, const void *buf, size_t n);
  * buffer.  Returns 0, or -errno (-EFBIG when larger than max). */
 int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Copy everything readable from `in` to `out` (to end of file); 0 or
+ * -errno. */
+int zvm_copy_fd(int in, int out);
+
 /* Write a whole string to a path (e.g. /proc/PID/uid_map); 0 or -errno. */
 int zvm_write_file(const char *path, const char *text);
 
