@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +51,15 @@ static int native_validate(zvm_session_t *s, zvm_report_t *r)
         zvm_report_set_exit(r, ZVM_EXIT_BAD_PROGRAM, "%s: %s", s->manifest.program, err.msg);
         return -1;
     }
+    /* What run() needs of the program, so that it is read once. */
+    zvm_elf_info_t *keep = malloc(sizeof *keep);
+    if (!keep) {
+        zvm_report_set_exit(r, ZVM_EXIT_SANDBOX_ERROR, "out of memory");
+        return -1;
+    }
+    *keep = info;
+    s->engine_data = keep;
+    s->engine_data_release = free;
     return 0;
 }
 
@@ -71,14 +81,13 @@ static bool images_provide(const zvm_session_t *s, const char *path)
 
 static int prepare_jail(zvm_session_t *s, zvm_jail_t *j, zvm_error_t *err)
 {
-    zvm_elf_info_t info;
+    const zvm_elf_info_t *info = s->engine_data; /* native_validate's */
+    if (!info)
+        return zvm_error_set(err, EINVAL, "the program was not validated");
     zvm__jail_defaults(s, j);
-    cleanup_close int rfd = zvm_open_retry(s->manifest.program, O_RDONLY | O_CLOEXEC, 0);
-    if (rfd < 0 || zvm__elf_inspect(rfd, &info, err) < 0)
-        return -1;
     /* A dynamic program needs its interpreter and libraries: unless an image
      * brings them, show the host's /usr (read-only). */
-    j->host_runtime = info.dynamic && !images_provide(s, info.interp);
+    j->host_runtime = info->dynamic && !images_provide(s, info->interp);
     /* A program of the host's /usr runs from there (read-only inside), so it
      * finds its own prefix (python3's standard library); any other from
      * /dev/self, a read-only bind of the file. */
