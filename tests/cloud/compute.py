@@ -36,7 +36,8 @@ import tarfile
 import tempfile
 import threading
 import time
-import traceback
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taprun import Fail, Skip, case, check, run  # noqa: E402  (the shared harness)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -53,25 +54,9 @@ EXPECTED = (" 104 mapreduce-data/mrdata1.txt\n"
             "  69 mapreduce-data/mrdata3.txt\n"
             " 274 total\n")
 
-results = []
 
 
-def case(fn):
-    results.append(fn)
-    return fn
 
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def free_port():
@@ -951,21 +936,7 @@ def main():
     if not os.access(ZEROCLOUD, os.X_OK):
         print("1..0 # SKIP zerocloud not built (%s)" % ZEROCLOUD)
         return 0
-    todo = [c for c in results if ONLY in c.__name__]
-    print("1..%d" % len(todo))
-    failed = 0
-    for i, c in enumerate(todo, 1):
-        try:
-            c()
-            print("ok %d - %s" % (i, c.__name__))
-        except Skip as e:
-            print("ok %d - %s # SKIP %s" % (i, c.__name__, e))
-        except Exception as e:
-            failed += 1
-            print("not ok %d - %s" % (i, c.__name__))
-            for line in (traceback.format_exc() + str(e)).splitlines():
-                print("# " + line)
-        sys.stdout.flush()
+    failed = run(ONLY)
     for s in Server.servers:
         try:
             s.stop()

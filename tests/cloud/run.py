@@ -25,7 +25,8 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taprun import Fail, Skip, case, check, run  # noqa: E402  (the shared harness)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -35,21 +36,8 @@ ONLY = os.environ.get("CLOUD_ONLY", "")
 WORK = tempfile.mkdtemp(prefix="zerocloud-test-", dir="/tmp")
 SWIFT = shutil.which("swift")
 
-results = []
 
 
-def case(fn):
-    results.append(fn)
-    return fn
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def free_port():
@@ -778,29 +766,12 @@ def concurrent_and_crash():
     s.stop()
 
 
-class Skip(Exception):
-    pass
-
 
 def main():
     if not os.access(ZEROCLOUD, os.X_OK):
         print("1..0 # SKIP zerocloud not built (%s)" % ZEROCLOUD)
         return 0
-    todo = [c for c in results if ONLY in c.__name__]
-    print("1..%d" % len(todo))
-    failed = 0
-    for i, c in enumerate(todo, 1):
-        try:
-            c()
-            print("ok %d - %s" % (i, c.__name__))
-        except Skip as e:
-            print("ok %d - %s # SKIP %s" % (i, c.__name__, e))
-        except Exception as e:
-            failed += 1
-            print("not ok %d - %s" % (i, c.__name__))
-            for line in (traceback.format_exc() + str(e)).splitlines():
-                print("# " + line)
-        sys.stdout.flush()
+    failed = run(ONLY)
     for s in Server.servers:
         try:
             s.stop()

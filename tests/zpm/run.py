@@ -24,8 +24,9 @@ import sys
 import tarfile
 import tempfile
 import threading
-import traceback
 import urllib.parse
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taprun import case, check, run  # noqa: E402  (the shared harness)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -50,21 +51,8 @@ COLUMNS = ["Node", "Status", "Retcode", "NodeT", "SysT", "UserT", "DiskReads", "
            "NetworkBytesW"]
 
 WORK = tempfile.mkdtemp(prefix="zpm-test-", dir="/tmp")
-results = []
 
 
-def case(fn):
-    results.append(fn)
-    return fn
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def fresh(name):
@@ -785,28 +773,7 @@ def execute_errors():
 
 
 def main():
-    cases = [c for c in results if ONLY in c.__name__]
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, c in enumerate(cases, 1):
-        desc = re.sub(r"\s+", " ", (c.__doc__ or c.__name__).strip())
-        try:
-            r = c()
-            if isinstance(r, str) and r.startswith("SKIP"):
-                print("ok %d - %s # %s" % (i, desc, r))
-            else:
-                print("ok %d - %s" % (i, desc))
-        except Fail as e:
-            failed += 1
-            print("not ok %d - %s" % (i, desc))
-            for line in str(e).splitlines():
-                print("#   " + line)
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, desc))
-            for line in traceback.format_exc().splitlines():
-                print("#   " + line)
-        sys.stdout.flush()
+    failed = run(ONLY)
     shutil.rmtree(WORK, ignore_errors=True)
     return 1 if failed else 0
 

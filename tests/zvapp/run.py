@@ -23,7 +23,8 @@ import sys
 import tarfile
 import tempfile
 import time
-import traceback
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from taprun import Fail, case, check, run  # noqa: E402  (the shared harness)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -46,21 +47,8 @@ COLUMNS = ["Node", "Status", "Retcode", "NodeT", "SysT", "UserT", "DiskReads", "
            "DiskWrites", "DiskBytesW", "NetworkReads", "NetworkBytesR", "NetworkWrites",
            "NetworkBytesW"]
 
-results = []
 
 
-def case(fn):
-    results.append(fn)
-    return fn
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
 
 
 def fresh(name):
@@ -500,29 +488,7 @@ def save_dir_keeps_work_files():
 
 
 def main():
-    cases = [c for c in results if ONLY in c.__name__]
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, c in enumerate(cases, 1):
-        desc = (c.__doc__ or c.__name__).strip().replace("\n", " ")
-        desc = re.sub(r"\s+", " ", desc)
-        try:
-            r = c()
-            if isinstance(r, str) and r.startswith("SKIP"):
-                print("ok %d - %s # %s" % (i, desc, r))
-            else:
-                print("ok %d - %s" % (i, desc))
-        except Fail as e:
-            failed += 1
-            print("not ok %d - %s" % (i, desc))
-            for line in str(e).splitlines():
-                print("#   " + line)
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, desc))
-            for line in traceback.format_exc().splitlines():
-                print("#   " + line)
-        sys.stdout.flush()
+    failed = run(ONLY)
     shutil.rmtree(WORK, ignore_errors=True)
     return 1 if failed else 0
 
