@@ -1079,6 +1079,19 @@ static int l_container_delete(zc_store_t *s, const char *acct, const char *cont)
     return rc;
 }
 
+/* Where a listing starts: after the marker, or at the prefix when that
+ * comes later (then inclusively). */
+static const char *scan_lower_bound(const zc_scan_t *q, bool *inclusive)
+{
+    const char *lower = q->after ? q->after : "";
+    *inclusive = q->inclusive;
+    if (q->prefix && strcmp(q->prefix, lower) > 0) {
+        lower = q->prefix;
+        *inclusive = true;
+    }
+    return lower;
+}
+
 static int l_container_scan(zc_store_t *s, const char *acct, const char *cont, const zc_scan_t *q,
                             zc_row_cb cb, void *arg)
 {
@@ -1087,12 +1100,8 @@ static int l_container_scan(zc_store_t *s, const char *acct, const char *cont, c
     int rc = cont_get(st, acct, cont, &c);
     if (rc < 0)
         return rc;
-    const char *lower = q->after ? q->after : "";
-    bool incl = q->inclusive;
-    if (q->prefix && strcmp(q->prefix, lower) > 0) {
-        lower = q->prefix;
-        incl = true;
-    }
+    bool incl;
+    const char *lower = scan_lower_bound(q, &incl);
     size_t plen = q->prefix ? strlen(q->prefix) : 0;
     const char *sql = incl ? "SELECT name, created_at, size, content_type, etag FROM object"
                              " WHERE deleted = 0 AND name >= ?1 AND (?2 IS NULL OR name < ?2)"
@@ -1211,12 +1220,8 @@ static int l_account_scan(zc_store_t *s, const char *acct, const zc_scan_t *q, z
         return 0;
     if (rc < 0)
         return rc;
-    const char *lower = q->after ? q->after : "";
-    bool incl = q->inclusive;
-    if (q->prefix && strcmp(q->prefix, lower) > 0) {
-        lower = q->prefix;
-        incl = true;
-    }
+    bool incl;
+    const char *lower = scan_lower_bound(q, &incl);
     size_t plen = q->prefix ? strlen(q->prefix) : 0;
     const char *sql = incl ? "SELECT name, created_at FROM container WHERE name >= ?1"
                              " AND (?2 IS NULL OR name < ?2) ORDER BY name LIMIT ?3"
