@@ -554,6 +554,41 @@ def _(ctx):
     ctx.note(next((l for l in r.lines if l.startswith("INFO")), "no INFO line"))
 
 
+SIGPENDING_LIMIT = 128  # ZVM_SIGPENDING_LIMIT (src/engine/native/native.h)
+
+
+@case("kbudget inotify: no inotify instance (a budget of the caller, a side channel on /dev/self)",
+      nobody_too=True)
+def _(ctx):
+    r = ctx.run("kbudget", ["inotify"])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("BLOCKED inotify_init1: ENOSYS"), "inotify_init1 was not refused with ENOSYS")
+
+
+def sigpending_case(mode, what):
+    @case(f"kbudget {mode}: {what} stop at RLIMIT_SIGPENDING", nobody_too=True)
+    def _(ctx):
+        r = ctx.run("kbudget", [mode, str(SIGPENDING_LIMIT)])
+        ctx.expect_state(r, "ok", 0)
+        ctx.expect_clean(r)
+        ctx.check(r.has(f"BLOCKED {what} at"), f"{what}: never refused with EAGAIN")
+        ctx.note(next((l for l in r.lines if l.startswith("INFO")), "no INFO line"))
+
+
+sigpending_case("timers", "POSIX timers")
+sigpending_case("sigqueue", "queued signals")
+
+
+@case("kbudget pipesz: F_SETPIPE_SZ cannot grow a pipe past 64 KiB", nobody_too=True)
+def _(ctx):
+    r = ctx.run("kbudget", ["pipesz"])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("BLOCKED F_SETPIPE_SZ 1 MiB: EPERM"), "F_SETPIPE_SZ 1 MiB was not refused")
+    ctx.check(r.count("OK F_SETPIPE_SZ") == 2, "shrinking a pipe and growing it back failed")
+
+
 @case("tmpfs_fill: files in / and /tmp are bounded by Memory")
 def _(ctx):
     r = ctx.run("tmpfs_fill", [str(64 * MIB)], memory=64 * MIB, timeout=20)

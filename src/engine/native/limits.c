@@ -9,7 +9,17 @@
  *   RLIMIT_NOFILE   ZVM_NOFILE_LIMIT: every real descriptor stays below the
  *                   virtual ones, so the filter can tell them apart
  *   RLIMIT_CPU      Timeout + 1 s, a backstop to the supervisor's clock
+ *   RLIMIT_SIGPENDING  ZVM_SIGPENDING_LIMIT queued signals and POSIX timers
+ *                   (each timer holds one queued signal) for the whole
+ *                   sandbox
  *   RLIMIT_CORE 0, RLIMIT_MEMLOCK 0, RLIMIT_MSGQUEUE 0
+ *
+ * NPROC, SIGPENDING, MSGQUEUE and MEMLOCK are counted per user namespace
+ * (the kernel's ucounts): every process of the sandbox is uid 1000 of the
+ * jail's namespace, so the limit holds for the sandbox as a whole, and the
+ * same amount is all the sandbox can take from the budget of the user who
+ * created the namespace (the caller, root included), to which the kernel
+ * charges it as well.
  *
  * Hard and soft limits are equal and the program has no CAP_SYS_RESOURCE,
  * so it cannot raise them.
@@ -59,7 +69,8 @@ int zvm__limits_apply(const zvm_session_t *s, uint64_t extra_as, zvm_error_t *er
         set(RLIMIT_CPU, (rlim_t)m->timeout + 1, "RLIMIT_CPU", err) < 0 ||
         set(RLIMIT_CORE, 0, "RLIMIT_CORE", err) < 0 ||
         set(RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK", err) < 0 ||
-        set(RLIMIT_MSGQUEUE, 0, "RLIMIT_MSGQUEUE", err) < 0)
+        set(RLIMIT_MSGQUEUE, 0, "RLIMIT_MSGQUEUE", err) < 0 ||
+        set(RLIMIT_SIGPENDING, ZVM_SIGPENDING_LIMIT, "RLIMIT_SIGPENDING", err) < 0)
         return -1;
     /* A stack larger than the address space would make exec fail. */
     struct rlimit st;

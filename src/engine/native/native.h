@@ -42,6 +42,8 @@
 #define ZVM_INSIDE_ID 1000u                /* uid and gid of the program inside */
 #define ZVM_NOBODY_ID ZVM_IMAGE_ROOT_OWNER /* outside id used when started as root */
 #define ZVM_NPROC_LIMIT 64u                /* processes + threads inside */
+#define ZVM_SIGPENDING_LIMIT 128u          /* queued signals + POSIX timers inside */
+#define ZVM_PIPE_MAX_BYTES 65536u          /* a pipe's default and largest size */
 #define ZVM_ATTACH_DIR "/tmp"              /* where the new root is attached before pivot */
 
 typedef struct zvm_elf_info {

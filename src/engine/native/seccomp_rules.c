@@ -50,8 +50,12 @@ static const int allowed[] = {
     SCMP_SYS(flock), SCMP_SYS(fadvise64), SCMP_SYS(readahead), SCMP_SYS(sync),
     SCMP_SYS(syncfs), SCMP_SYS(fstatfs), SCMP_SYS(fchmod), SCMP_SYS(fgetxattr),
     SCMP_SYS(flistxattr), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range), SCMP_SYS(close_range),
-    SCMP_SYS(inotify_init), SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
-    SCMP_SYS(inotify_rm_watch),
+    /* Not inotify: its instances are a budget of the caller's user (the
+     * sandbox's user namespace is charged to it), and a watch on a host
+     * inode the jail shows (/dev/self, the host /usr) tells when other
+     * users run those programs.  inotify_init and inotify_init1 fail with
+     * ENOSYS (the default) and programs fall back to polling; fanotify_init
+     * kills (below). */
     /* waiting and events on descriptors the program made itself */
     SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
     SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
@@ -299,6 +303,13 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
         if (add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 2, opt, err) < 0)
             return -1;
     }
+    /* Pipes likewise keep at most their default 16 pages: F_SETPIPE_SZ may
+     * shrink a pipe, not grow it (EPERM, the kernel's own answer past its
+     * per-user limits).  The kernel takes the size as an unsigned int. */
+    struct scmp_arg_cmp pipe_grow[] = {SCMP_A1_32(SCMP_CMP_EQ, F_SETPIPE_SZ),
+                                       SCMP_A2_32(SCMP_CMP_GT, ZVM_PIPE_MAX_BYTES)};
+    if (add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2, pipe_grow, err) < 0)
+        return -1;
     /* Every open goes to the supervisor, which answers channel aliases and
      * lets the rest continue unchanged. */
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||
