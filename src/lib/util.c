@@ -79,7 +79,8 @@ int zvm_read_file(const char *path, size_t max, char **out, size_t *len)
         return -EISDIR;
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
         return -EFBIG;
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+    /* /proc and sysfs files say size 0; a sysctl must be read in one go. */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
     cleanup_free char *buf = malloc(cap);
     if (!buf)
         return -ENOMEM;
