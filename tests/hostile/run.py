@@ -22,6 +22,7 @@ skipped when the runner is not root or setpriv is missing.
 """
 
 import atexit
+import fcntl
 import hashlib
 import io
 import json
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import termios
 import threading
 import time
 import traceback
@@ -211,9 +213,10 @@ class Ctx:
 
     # -- the run --
     def run(self, probe, args=(), *, timeout=5, memory=64 * MIB, channels=(), env=(),
-            fstab=(), stdout_uri=None, outer=60, text_report=False, pass_fds=()):
+            fstab=(), stdout_uri=None, outer=60, text_report=False, pass_fds=(), during=None):
         """Run probe_<probe> under zerovm.  channels: extra manifest Channel
-        lines (uri,alias,...).  Returns a Result."""
+        lines (uri,alias,...).  during(r): called while zerovm runs (r.marker
+        is set).  Returns a Result."""
         r = Result()
         prog = self.path("probe_" + probe)
         if not os.path.exists(prog):  # a case may have put it there itself
@@ -246,15 +249,20 @@ class Ctx:
         cmd = [TIMEOUT_BIN, "-k", "5", str(outer)] + cmd
         envv = dict(os.environ, ZEROVM_CACHE_DIR=self.path("cache"))
         t0 = time.monotonic()
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, env=envv,
-                           cwd=self.dir, pass_fds=pass_fds)
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=envv, cwd=self.dir, pass_fds=pass_fds)
+        try:
+            if during:
+                during(r)
+        finally:
+            out, err = p.communicate()
         r.wall = time.monotonic() - t0
         r.status = p.returncode
-        r.stdout = p.stdout.decode(errors="replace")
-        r.stderr = p.stderr.decode(errors="replace")
+        r.stdout = out.decode(errors="replace")
+        r.stderr = err.decode(errors="replace")
         if not text_report:
             r.report = parse_json_report(r.stdout)
-        r.out = (self.read("stdout.txt") or b"") if stdout_uri is None else p.stdout
+        r.out = (self.read("stdout.txt") or b"") if stdout_uri is None else out
         r.lines = r.out.decode(errors="replace").splitlines()
         self.last = r
         if r.status == 124 or r.status == 137:
@@ -587,6 +595,102 @@ def _(ctx):
     ctx.expect_clean(r)
     ctx.check(r.has("BLOCKED F_SETPIPE_SZ 1 MiB: EPERM"), "F_SETPIPE_SZ 1 MiB was not refused")
     ctx.check(r.count("OK F_SETPIPE_SZ") == 2, "shrinking a pipe and growing it back failed")
+
+
+def jail_socket_bytes(pid):
+    """Bytes the unix sockets of pid's network namespace hold (their
+    wmem_alloc: queued skbs, truesize), read from outside with ss."""
+    out = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "ss", "-x", "-a", "-m"],
+                         capture_output=True, text=True, check=True).stdout
+    total = 0
+    for word in out.replace("(", ",").replace(")", ",").split(","):
+        if word.startswith("t") and word[1:].isdigit():
+            total += int(word[1:])
+    return total
+
+
+def jail_pipe_bytes(pids):
+    """Bytes queued in the pipes that pids hold, read from outside: each
+    distinct pipe reopened through /proc/<pid>/fd and asked FIONREAD."""
+    seen, total = set(), 0
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            path = f"/proc/{pid}/fd/{fd}"
+            try:
+                link = os.readlink(path)
+                if not link.startswith("pipe:") or link in seen:
+                    continue
+                seen.add(link)
+                f = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                buf = bytearray(4)
+                fcntl.ioctl(f, termios.FIONREAD, buf)
+                total += int.from_bytes(buf, sys.byteorder)
+            finally:
+                os.close(f)
+    return total
+
+
+def kernel_buffer_case(kind, what, forks=4):
+    """FORKS processes fill socketpairs (both ways), pipes, or socketpairs
+    whose writing end they close, until refused; while they hold them, what
+    the kernel holds is measured from outside and must stay within the
+    budget, Memory / 2 (src/engine/native/kbuf.c)."""
+    @case(f"sockbuf_bomb {kind}: {what} filled by {forks} processes hold at most Memory / 2",
+          nobody_too=True)
+    def _(ctx):
+        memory = 64 * MIB
+        fifo = ctx.path("go")
+        os.mkfifo(fifo, 0o666)
+        measured = {}
+
+        def measure(r):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and b"FULL" not in (ctx.read("stdout.txt") or b""):
+                time.sleep(0.05)
+            pids = pids_matching(r.marker)
+            if pids and IS_ROOT:
+                measured["held"] = (jail_pipe_bytes(pids) if kind == "pipe"
+                                    else jail_socket_bytes(min(pids)))
+            while time.monotonic() < deadline + 30:  # let the probe go
+                try:
+                    go = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:  # no reader (yet, or any more)
+                    if not pids_matching(r.marker):
+                        break
+                    time.sleep(0.05)
+                    continue
+                os.write(go, b"x")
+                os.close(go)
+                break
+
+        r = ctx.run("sockbuf_bomb", [str(memory), str(forks), kind], memory=memory, timeout=30,
+                    outer=90, channels=[f"{fifo},/dev/go,0,0,10,10,0,0"], during=measure)
+        ctx.expect_state(r, "ok", 0)
+        ctx.expect_clean(r)
+        ctx.check(r.has("FULL"), "the probe never held its buffers")
+        ctx.note(next((l for l in r.lines if l.startswith("INFO")), "no INFO line"))
+        if not IS_ROOT:
+            ctx.note("not root: the kernel's side was not measured")
+            return
+        ctx.check("held" in measured, "the jail's processes were not found to measure")
+        if kind == "half":
+            return  # closed sockets are in no table ss reads: the probe's count above
+        held = measured.get("held", 0)
+        ctx.note(f"the kernel holds {held >> 10} KiB in the jail's {kind}s (measured outside)")
+        ctx.check(held <= memory // 2,
+                  f"the jail's {kind}s hold {held >> 10} KiB, more than Memory / 2")
+
+
+kernel_buffer_case("socket", "socketpairs (both ways)")
+kernel_buffer_case("pipe", "pipes")
+kernel_buffer_case("half", "socketpairs with the writer closed")
 
 
 @case("tmpfs_fill: files in / and /tmp are bounded by Memory")

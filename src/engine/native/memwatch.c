@@ -7,13 +7,19 @@
  * shared after fork count once) of every process below the jail's pid 1,
  * walked through /proc/<pid>/task/<tid>/children.  A lone process is left
  * to RLIMIT_AS and costs one small read.
+ *
+ * The same walk counts the pipes the tree holds (kbuf.c's budget): the
+ * distinct pipe inodes in the descriptor tables of all its tasks.
  */
 #include "engine/native/native.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 
@@ -85,4 +91,95 @@ uint64_t zvm__tree_memory(pid_t root)
     struct walk w = {0, 0};
     add_tree(root, &w);
     return w.total;
+}
+
+/* ---- pipes held by the tree ------------------------------------------- */
+
+struct pipes {
+    uint64_t *ino;
+    size_t n, cap;
+    bool failed;
+    int depth;
+};
+
+static void add_pipe(struct pipes *p, uint64_t ino)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 256;
+        uint64_t *grown = realloc(p->ino, cap * sizeof *grown);
+        if (!grown) {
+            p->failed = true;
+            return;
+        }
+        p->ino = grown;
+        p->cap = cap;
+    }
+    p->ino[p->n++] = ino;
+}
+
+/* Every task's descriptor table: a thread made without CLONE_FILES has
+ * one of its own. */
+static void pipes_of(pid_t pid, struct pipes *p)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    if (!tasks)
+        return;
+    struct dirent *t;
+    while ((t = readdir(tasks))) {
+        if (t->d_name[0] == '.')
+            continue;
+        char dir[320];
+        snprintf(dir, sizeof dir, "/proc/%d/task/%s/fd", (int)pid, t->d_name);
+        DIR *fds = opendir(dir);
+        if (!fds)
+            continue;
+        struct dirent *f;
+        while ((f = readdir(fds))) {
+            char link[64];
+            ssize_t n = readlinkat(dirfd(fds), f->d_name, link, sizeof link - 1);
+            unsigned long long ino;
+            if (n <= 0)
+                continue;
+            link[n] = '\0';
+            if (sscanf(link, "pipe:[%llu]", &ino) == 1)
+                add_pipe(p, ino);
+        }
+        closedir(fds);
+    }
+    closedir(tasks);
+}
+
+static void pipes_tree(pid_t pid, void *arg)
+{
+    struct pipes *p = arg;
+    pipes_of(pid, p);
+    if (p->depth < MAX_DEPTH) {
+        p->depth++;
+        each_child(pid, pipes_tree, p);
+        p->depth--;
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+long zvm__tree_pipes(pid_t root)
+{
+    struct pipes p = {0};
+    pipes_tree(root, &p);
+    if (p.failed) {
+        free(p.ino);
+        return -ENOMEM;
+    }
+    qsort(p.ino, p.n, sizeof *p.ino, cmp_u64);
+    long distinct = 0;
+    for (size_t i = 0; i < p.n; i++)
+        distinct += i == 0 || p.ino[i] != p.ino[i - 1];
+    free(p.ino);
+    return distinct;
 }

@@ -9,6 +9,8 @@
  *   rootfs.c      the child's new root file system
  *   seccomp.c     the system call filter
  *   limits.c      rlimits (and a delegated cgroup v2 where there is one)
+ *   memwatch.c    what the process tree holds: memory, pipes
+ *   kbuf.c        the budget of kernel buffers (socketpairs, pipes)
  *   supervisor.c  the parent's loop: answers the program's channel system
  *                 calls (seccomp user notifications) and enforces Timeout
  *
@@ -131,6 +133,45 @@ void zvm__cgroup_finish(zvm_cgroup_t *cg, bool *oom, uint64_t *peak);
 /* memwatch.c: memory (Pss) of the process tree under root, in bytes; 0
  * when root has no children (RLIMIT_AS then holds it alone). */
 uint64_t zvm__tree_memory(pid_t root);
+
+/* memwatch.c: distinct pipes in the descriptor tables of the tree under
+ * root (root included), or -errno. */
+long zvm__tree_pipes(pid_t root);
+
+/* kbuf.c: the sandbox's budget of kernel buffers (see kbuf.c for the
+ * bound and how it is derived). */
+#define ZVM_KBUF_MIN_SOCKETS 16u
+#define ZVM_KBUF_MIN_PIPES 64u
+typedef struct zvm_kbuf_budget {
+    uint64_t sockets, pipes;           /* how many may exist at once */
+    uint64_t socket_bytes, pipe_bytes; /* the most one can hold */
+} zvm_kbuf_budget_t;
+
+typedef struct zvm_kbuf_pending {
+    pid_t tid;
+    int nr;                            /* the system call admitted */
+    unsigned objects;                  /* what it will create */
+} zvm_kbuf_pending_t;
+
+typedef struct zvm_kbuf {
+    pid_t root;                        /* the jail's pid 1 */
+    uint64_t memory;
+    bool loaded;
+    zvm_kbuf_budget_t budget;
+    uint64_t bound[2];                 /* sockets, pipes: at most this many
+                                          exist or are being made */
+    zvm_kbuf_pending_t pending[ZVM_NPROC_LIMIT + 1];
+    size_t npending;
+} zvm_kbuf_t;
+
+/* The budget for Memory, the host's net.core.wmem_default and
+ * fs.pipe-user-pages-soft (0: none). */
+void zvm__kbuf_budgets(uint64_t memory, uint64_t wmem_default, uint64_t pipe_soft_pages,
+                       zvm_kbuf_budget_t *b);
+void zvm__kbuf_init(zvm_kbuf_t *kb, pid_t root, uint64_t memory);
+/* socketpair/pipe/pipe2 (nr) by tid: 0 to let it run, -ENFILE past the
+ * budget (or when the sandbox's count cannot be read). */
+long zvm__kbuf_admit(zvm_kbuf_t *kb, pid_t tid, int nr);
 
 /* supervisor.c */
 typedef struct zvm_supervisor_result {

@@ -310,6 +310,12 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
                                        SCMP_A2_32(SCMP_CMP_GT, ZVM_PIPE_MAX_BYTES)};
     if (add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl), 2, pipe_grow, err) < 0)
         return -1;
+    /* Kernel buffers are admitted by the supervisor against the sandbox's
+     * budget (kbuf.c). */
+    if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socketpair), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe2), 0, NULL, err) < 0)
+        return -1;
     /* Every open goes to the supervisor, which answers channel aliases and
      * lets the rest continue unchanged. */
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||

@@ -61,6 +61,7 @@ typedef struct sup {
     char *buf;
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
+    zvm_kbuf_t kbuf;                   /* socketpairs and pipes (kbuf.c) */
 } sup_t;
 
 static volatile sig_atomic_t deadline_passed;
@@ -435,6 +436,13 @@ static long handle(sup_t *sp, bool *cont)
                 return -ENOTDIR;
         }
         return do_open(sp, a[1], cont);
+    case SYS_socketpair:
+    case SYS_pipe:
+    case SYS_pipe2: {
+        long rc = zvm__kbuf_admit(&sp->kbuf, (pid_t)sp->req->pid, d->nr);
+        *cont = rc == 0;
+        return rc;
+    }
     default:
         break;
     }
@@ -556,11 +564,12 @@ static void listener_wake_sync(int listener)
     (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 }
 
-static int sup_init(sup_t *sp, zvm_session_t *s, int listener, zvm_error_t *err)
+static int sup_init(sup_t *sp, zvm_session_t *s, pid_t pid, int listener, zvm_error_t *err)
 {
     memset(sp, 0, sizeof *sp);
     sp->s = s;
     sp->listener = listener;
+    zvm__kbuf_init(&sp->kbuf, pid, s->manifest.memory);
     for (size_t i = 0; i < sizeof sp->slots / sizeof sp->slots[0]; i++)
         sp->slots[i] = SLOT_FREE;
     sp->mem = -1;
@@ -650,7 +659,7 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
     sup_t *sp = malloc(sizeof *sp);
     if (!sp)
         return zvm_error_set(err, ENOMEM, "out of memory");
-    int rc = sup_init(sp, s, listener, err);
+    int rc = sup_init(sp, s, pid, listener, err);
     if (rc < 0) {
         sup_release(sp);
         free(sp);
