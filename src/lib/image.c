@@ -5,13 +5,9 @@
  * directory.  The contract is in include/zvm/image.h; mounting a tree
  * read-only is left to the engines.
  *
- * Every member is checked before it touches the disk, then written with *at()
- * calls relative to the temporary tree's fd: directories are walked one
- * component at a time with O_NOFOLLOW, files are created with O_EXCL, so
- * neither a hostile name nor a symlink planted by an earlier member can send
- * a write outside the tree.  Symlink targets must be relative and may climb
- * with ".." only before their first name ("../lib/x", not "a/../x"): each
- * link then resolves inside the tree even when its path crosses other links.
+ * Members are checked and written by the archive module (zvm/tar.h:
+ * openat2 beneath the temporary tree, links never followed); this file owns
+ * where the tree goes and when it becomes visible.
  */
 #include "zvm/image.h"
 
@@ -27,13 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "zvm/tar.h"
 #include "lib/lazy.h"
 #include "lib/util.h"
 
-#define ENTRY_OVERHEAD 512u     /* bytes charged per member */
-#define MAX_ENTRIES 1000000u
-#define MAX_NAME 4096u          /* bytes in a member name or link target */
-#define MAX_DEPTH 256u          /* components in a member name */
 #define HEX_LEN 64              /* SHA-256 in hex */
 #define IO_BUF (64u * 1024u)
 
@@ -74,619 +67,59 @@ static int sha256_str(const char *s, char hex[HEX_LEN + 1])
     return md_finish(md, hex);
 }
 
-/* ---- The archive's bytes, hashed as they are read --------------------- */
-
-struct source {
-    int fd;
-    off_t off;
-    EVP_MD_CTX *md;
-    int error;                  /* errno of a failed read, else 0 */
-    unsigned char buf[IO_BUF];
-};
-
-/* The next chunk into s->buf: its length, 0 at the end, -1 (s->error). */
-static ssize_t source_read(struct source *s)
+static int hash_tap(void *ctx, const void *buf, size_t len)
 {
-    ssize_t n;
-    do
-        n = pread(s->fd, s->buf, sizeof s->buf, s->off);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        s->error = errno;
-        return -1;
-    }
-    if (n > 0 && EVP_DigestUpdate(s->md, s->buf, (size_t)n) != 1) {
-        s->error = ENOMEM;
-        return -1;
-    }
-    s->off += n;
-    return n;
+    return EVP_DigestUpdate(ctx, buf, len) == 1 ? 0 : -1;
 }
 
-static la_ssize_t source_cb(struct archive *a, void *data, const void **buf)
+/* Hash the whole file at fd into hex, without libarchive. */
+static int hash_file(const char *tar, int fd, char hex[HEX_LEN + 1], zvm_error_t *err)
 {
-    struct source *s = data;
-    ssize_t n = source_read(s);
-    if (n < 0) {
-        archive_set_error(a, s->error, "%s", strerror(s->error));
-        return -1;
-    }
-    *buf = s->buf;
-    return n;
-}
-
-/* Hash what is left (all of it on a fresh source) into hex. */
-static int source_finish(struct source *s, char hex[HEX_LEN + 1])
-{
-    ssize_t n;
-    while ((n = source_read(s)) > 0)
-        ;
-    if (n < 0)
-        return -1;
-    if (md_finish(s->md, hex) < 0) {
-        s->error = ENOMEM;
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- Member names and link targets ------------------------------------ */
-
-/* A member name split into components, "." and empty ones dropped. */
-struct mpath {
-    char buf[MAX_NAME];
-    const char *comp[MAX_DEPTH];
-    size_t n;
-};
-
-typedef enum verdict {
-    V_OK,
-    V_EMPTY,
-    V_TOO_LONG,
-    V_TOO_DEEP,
-    V_ABSOLUTE,
-    V_CLIMBS,
-    V_DOTDOT,
-    V_DOTDOT_AFTER_NAME,
-} verdict_t;
-
-static const char *verdict_text(verdict_t v)
-{
-    switch (v) {
-    case V_OK: return "is fine";
-    case V_EMPTY: return "is empty";
-    case V_TOO_LONG: return "is too long";
-    case V_TOO_DEEP: return "is nested too deep";
-    case V_ABSOLUTE: return "is absolute";
-    case V_CLIMBS: return "climbs out of the image";
-    case V_DOTDOT: return "has a '..' component";
-    case V_DOTDOT_AFTER_NAME: return "has '..' after a name";
-    }
-    return "is invalid";
-}
-
-static bool is_dot(const char *c, size_t len)
-{
-    return len == 1 && c[0] == '.';
-}
-
-static bool is_dotdot(const char *c, size_t len)
-{
-    return len == 2 && c[0] == '.' && c[1] == '.';
-}
-
-static verdict_t mpath_parse(struct mpath *p, const char *name)
-{
-    size_t len = strlen(name);
-    if (len >= MAX_NAME)
-        return V_TOO_LONG;
-    if (name[0] == '/')
-        return V_ABSOLUTE;
-    memcpy(p->buf, name, len + 1);
-    p->n = 0;
-    size_t depth = 0;
-    bool dotdot = false;
-    char *save = NULL;
-    for (char *c = strtok_r(p->buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        size_t clen = strlen(c);
-        if (is_dot(c, clen))
+    cleanup_md EVP_MD_CTX *md = NULL;
+    cleanup_free unsigned char *buf = malloc(IO_BUF);
+    if (!buf || md_start(&md) < 0)
+        return zvm_error_set(err, ENOMEM, "out of memory");
+    for (off_t off = 0;;) {
+        ssize_t n = pread(fd, buf, IO_BUF, off);
+        if (n < 0 && errno == EINTR)
             continue;
-        if (is_dotdot(c, clen)) {
-            if (depth == 0)
-                return V_CLIMBS;
-            depth--;
-            dotdot = true;
-            continue;
-        }
-        if (p->n == MAX_DEPTH)
-            return V_TOO_DEEP;
-        p->comp[p->n++] = c;
-        depth++;
-    }
-    return dotdot ? V_DOTDOT : V_OK;
-}
-
-static const char *mpath_last(const struct mpath *p)
-{
-    return p->comp[p->n - 1];
-}
-
-static bool mpath_equal(const struct mpath *a, const struct mpath *b)
-{
-    if (a->n != b->n)
-        return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->comp[i], b->comp[i]) != 0)
-            return false;
-    return true;
-}
-
-/* The first n components joined with '/', for messages. */
-static const char *mpath_prefix(const struct mpath *p, size_t n, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && used < size; i++) {
-        int w = snprintf(buf + used, size - used, "%s%s", i ? "/" : "", p->comp[i]);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-    return buf;
-}
-
-/* A symlink target, resolved lexically from the link's directory.  ".." may
- * only lead the target, so the climb starts from a real directory. */
-static verdict_t symlink_check(const struct mpath *link, const char *target)
-{
-    if (!target || !*target)
-        return V_EMPTY;
-    if (strlen(target) >= MAX_NAME)
-        return V_TOO_LONG;
-    if (target[0] == '/')
-        return V_ABSOLUTE;
-    size_t depth = link->n - 1;
-    bool named = false, late_dotdot = false;
-    for (const char *c = target; *c;) {
-        size_t len = strcspn(c, "/");
-        if (is_dotdot(c, len)) {
-            if (depth == 0)
-                return V_CLIMBS;
-            depth--;
-            late_dotdot |= named;
-        } else if (len > 0 && !is_dot(c, len)) {
-            depth++;
-            named = true;
-        }
-        c += len + (c[len] == '/');
-    }
-    return late_dotdot ? V_DOTDOT_AFTER_NAME : V_OK;
-}
-
-/* ---- Writing below the tree's root fd ---------------------------------- */
-
-/* Modes inside a cached tree.  Everyone may write: the tree is only ever
- * shown read-only, or under an overlay whose writes go to a tmpfs, and the
- * program's uid inside is not the tree's owner (nobody's, when zerovm runs
- * as root), so without these bits a writable image could not be written.
- * The host is protected by the cache directory itself, which is 0700. */
-#define TREE_DIR_MODE 0777
-#define TREE_FILE_MODE 0666
-#define TREE_EXEC_MODE 0777
-
-/* Open (when create, first make, TREE_DIR_MODE) the directory dir/name, refusing to
- * follow a symlink.  An fd, or -1 with errno. */
-static int open_dir_at(int dir, const char *name, bool create)
-{
-    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 || errno != ENOENT || !create)
-        return fd;
-    if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
-        return -1;
-    fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fchmod(fd, TREE_DIR_MODE) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-/* Open the directory holding p's last component, walking down from root one
- * component at a time.  An fd, or -1 with errno and *stop the index of the
- * component that failed. */
-static int open_parent(int root, const struct mpath *p, bool create, size_t *stop)
-{
-    int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
-    for (size_t i = 0; fd >= 0 && i + 1 < p->n; i++) {
-        *stop = i;
-        int next = open_dir_at(fd, p->comp[i], create);
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        fd = next;
-    }
-    return fd;
-}
-
-/* Make room at dir/name: a file or link there goes (the later member wins),
- * and so does an empty directory.  0, or -1 with errno. */
-static int clear_slot(int dir, const char *name)
-{
-    if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
-        return 0;
-    if (errno != EISDIR)
-        return -1;
-    return unlinkat(dir, name, AT_REMOVEDIR);
-}
-
-/* Remove dir/name and everything below it, never following a symlink.  Holds
- * one fd per level: trees are at most MAX_DEPTH deep. */
-static int remove_tree(int dir, const char *name)
-{
-    if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
-        return 0;
-    if (errno != EISDIR)
-        return -1;
-    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -1;
-    }
-    int r = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-            remove_tree(dirfd(d), de->d_name) < 0)
-            r = -1;
-    closedir(d);
-    if (unlinkat(dir, name, AT_REMOVEDIR) < 0)
-        r = -1;
-    return r;
-}
-
-/* ---- Unpacking members ------------------------------------------------- */
-
-struct unpack {
-    const char *tar;            /* as the caller named it, for messages */
-    struct archive *a;
-    int root;                   /* the temporary tree */
-    uint64_t max, used, entries;
-    zvm_error_t *err;
-    struct mpath path, target;  /* the current member and its link target */
-    char buf[IO_BUF];
-    struct source src;
-};
-
-static int too_big(struct unpack *u)
-{
-    return zvm_error_set(u->err, EFBIG, "image '%s': expands past the memory limit (%" PRIu64
-                         " bytes)", u->tar, u->max);
-}
-
-static bool fits(const struct unpack *u, uint64_t n)
-{
-    return n <= u->max - u->used;
-}
-
-static int charge(struct unpack *u, uint64_t n)
-{
-    if (!fits(u, n))
-        return too_big(u);
-    u->used += n;
-    return 0;
-}
-
-static int unreadable(struct unpack *u)
-{
-    const char *why = archive_error_string(u->a);
-    return zvm_error_set(u->err, u->src.error ? u->src.error : EINVAL,
-                         "image '%s': not a readable archive: %s", u->tar,
-                         why ? why : "unknown error");
-}
-
-static int refuse(struct unpack *u, const char *name, const char *why)
-{
-    return zvm_error_set(u->err, EPERM, "image '%s': member '%s' %s", u->tar, name, why);
-}
-
-static int refuse_link(struct unpack *u, const char *kind, const char *name,
-                       const char *target, const char *why)
-{
-    return zvm_error_set(u->err, EPERM, "image '%s': %s '%s' -> '%s': target %s", u->tar, kind,
-                         name, target, why);
-}
-
-/* The parent directory of the current member, made as needed.  An fd, or
- * -1 with the error set. */
-static int member_parent(struct unpack *u, const char *name)
-{
-    size_t stop = 0;
-    int fd = open_parent(u->root, &u->path, true, &stop);
-    if (fd >= 0)
-        return fd;
-    if (errno == ELOOP || errno == ENOTDIR) {
-        char prefix[MAX_NAME];
-        return zvm_error_set(u->err, EPERM,
-                             "image '%s': member '%s' passes through '%s', which is not a directory",
-                             u->tar, name, mpath_prefix(&u->path, stop + 1, prefix, sizeof prefix));
-    }
-    return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-}
-
-/* The current member's parent, with its slot cleared for a new entry. */
-static int member_slot(struct unpack *u, const char *name)
-{
-    int dir = member_parent(u, name);
-    if (dir < 0 || clear_slot(dir, mpath_last(&u->path)) == 0)
-        return dir;
-    int saved = errno;
-    close(dir);
-    if (saved == ENOTEMPTY || saved == EEXIST)
-        return refuse(u, name, "would replace a non-empty directory");
-    return zvm_error_errno(u->err, saved, "image '%s': member '%s'", u->tar, name);
-}
-
-static int copy_data(struct unpack *u, int fd, const char *name)
-{
-    for (;;) {
-        la_ssize_t n = archive_read_data(u->a, u->buf, sizeof u->buf);
-        if (n == 0)
-            return 0;
         if (n < 0)
-            return zvm_error_set(u->err, u->src.error ? u->src.error : EINVAL,
-                                 "image '%s': member '%s' is truncated or corrupt: %s", u->tar,
-                                 name, archive_error_string(u->a));
-        if (charge(u, (uint64_t)n) < 0)
-            return -1;
-        int rc = zvm_write_all(fd, u->buf, (size_t)n);
-        if (rc < 0)
-            return zvm_error_errno(u->err, -rc, "image '%s': member '%s'", u->tar, name);
+            return zvm_error_errno(err, errno, "image '%s': cannot read", tar);
+        if (n == 0)
+            break;
+        if (hash_tap(md, buf, (size_t)n) < 0)
+            return zvm_error_set(err, ENOMEM, "out of memory");
+        off += n;
     }
+    return md_finish(md, hex) < 0 ? zvm_error_set(err, ENOMEM, "out of memory") : 0;
 }
 
-static int set_meta(int fd, struct archive_entry *e)
-{
-    if (fchmod(fd, archive_entry_perm(e) & 0111 ? TREE_EXEC_MODE : TREE_FILE_MODE) < 0)
-        return -1;
-    if (!archive_entry_mtime_is_set(e))
-        return 0;
-    struct timespec ts[2] = {
-        {.tv_nsec = UTIME_OMIT},
-        {.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)},
-    };
-    if (ts[1].tv_nsec < 0 || ts[1].tv_nsec >= 1000000000L)
-        ts[1].tv_nsec = 0;
-    return futimens(fd, ts);
-}
+/* ---- Unpacking ------------------------------------------------------------ */
 
-static int put_file(struct unpack *u, struct archive_entry *e, const char *name)
-{
-    /* The header's size is a hint to stop early; the bytes are counted. */
-    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
-        !fits(u, (uint64_t)archive_entry_size(e)))
-        return too_big(u);
-    cleanup_close int dir = member_slot(u, name);
-    if (dir < 0)
-        return -1;
-    cleanup_close int fd = openat(dir, mpath_last(&u->path),
-                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-    if (copy_data(u, fd, name) < 0)
-        return -1;
-    if (set_meta(fd, e) < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-    return 0;
-}
-
-static int put_dir(struct unpack *u, const char *name)
-{
-    cleanup_close int dir = member_parent(u, name);
-    if (dir < 0)
-        return -1;
-    const char *last = mpath_last(&u->path);
-    struct stat st;
-    if (fstatat(dir, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode) &&
-        unlinkat(dir, last, 0) < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-    cleanup_close int fd = open_dir_at(dir, last, true);
-    if (fd < 0 || fchmod(fd, TREE_DIR_MODE) < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-    return 0;
-}
-
-static int put_symlink(struct unpack *u, struct archive_entry *e, const char *name)
-{
-    const char *target = archive_entry_symlink(e);
-    verdict_t v = symlink_check(&u->path, target);
-    if (v != V_OK)
-        return refuse_link(u, "symlink", name, target ? target : "", verdict_text(v));
-    cleanup_close int dir = member_slot(u, name);
-    if (dir < 0)
-        return -1;
-    if (symlinkat(target, dir, mpath_last(&u->path)) < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': member '%s'", u->tar, name);
-    return 0;
-}
-
-/* A hard link's target: an earlier member, found without following links. */
-static int find_link_target(struct unpack *u, const char *name, const char *target)
-{
-    struct mpath *t = &u->target;
-    verdict_t v = mpath_parse(t, target);
-    if (v == V_OK && t->n == 0)
-        v = V_EMPTY;
-    if (v != V_OK)
-        return refuse_link(u, "hardlink", name, target, verdict_text(v));
-    size_t stop = 0;
-    int dir = open_parent(u->root, t, false, &stop);
-    struct stat st;
-    int saved = 0;
-    if (dir < 0 || fstatat(dir, mpath_last(t), &st, AT_SYMLINK_NOFOLLOW) < 0)
-        saved = errno;
-    else if (S_ISDIR(st.st_mode))
-        saved = EISDIR;
-    if (saved == 0)
-        return dir;
-    if (dir >= 0)
-        close(dir);
-    if (saved == EISDIR)
-        return refuse_link(u, "hardlink", name, target, "is a directory");
-    if (saved == ENOENT)
-        return refuse_link(u, "hardlink", name, target, "is not in the image");
-    if (saved == ELOOP || saved == ENOTDIR)
-        return refuse_link(u, "hardlink", name, target, "passes through a non-directory");
-    return zvm_error_errno(u->err, saved, "image '%s': hardlink '%s' -> '%s'", u->tar, name,
-                           target);
-}
-
-static int put_hardlink(struct unpack *u, const char *name, const char *target)
-{
-    cleanup_close int tdir = find_link_target(u, name, target);
-    if (tdir < 0)
-        return -1;
-    if (mpath_equal(&u->path, &u->target))
-        return 0;
-    cleanup_close int dir = member_slot(u, name);
-    if (dir < 0)
-        return -1;
-    if (linkat(tdir, mpath_last(&u->target), dir, mpath_last(&u->path), 0) < 0)
-        return zvm_error_errno(u->err, errno, "image '%s': hardlink '%s' -> '%s'", u->tar, name,
-                               target);
-    return 0;
-}
-
-/* Count the member and its declared data against the limits. */
-static int charge_entry(struct unpack *u, struct archive_entry *e, bool regular)
-{
-    if (++u->entries > MAX_ENTRIES)
-        return zvm_error_set(u->err, EFBIG, "image '%s': has more than %u members", u->tar,
-                             MAX_ENTRIES);
-    if (charge(u, ENTRY_OVERHEAD) < 0)
-        return -1;
-    /* Data of other members is skipped, not written; charge it anyway so a
-     * compressed bomb behind a directory header cannot spin us for long. */
-    if (!regular && archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
-        return charge(u, (uint64_t)archive_entry_size(e));
-    return 0;
-}
-
-static int put_entry(struct unpack *u, struct archive_entry *e)
-{
-    const char *name = archive_entry_pathname(e);
-    const char *hard = archive_entry_hardlink(e);
-    mode_t type = archive_entry_filetype(e);
-    if (!name)
-        return zvm_error_set(u->err, EPERM, "image '%s': member with an unreadable name", u->tar);
-    if (charge_entry(u, e, !hard && type == AE_IFREG) < 0)
-        return -1;
-    verdict_t v = mpath_parse(&u->path, name);
-    if (v != V_OK)
-        return refuse(u, name, verdict_text(v));
-    if (u->path.n == 0)
-        return type == AE_IFDIR && !hard ? 0 : refuse(u, name, "names the image root");
-    if (hard)
-        return put_hardlink(u, name, hard);
-    switch (type) {
-    case AE_IFREG: return put_file(u, e, name);
-    case AE_IFDIR: return put_dir(u, name);
-    case AE_IFLNK: return put_symlink(u, e, name);
-    case AE_IFCHR: return refuse(u, name, "is a character device");
-    case AE_IFBLK: return refuse(u, name, "is a block device");
-    case AE_IFIFO: return refuse(u, name, "is a fifo");
-    case AE_IFSOCK: return refuse(u, name, "is a socket");
-    default: return refuse(u, name, "has an unknown type");
-    }
-}
-
-/* Every filter libarchive decodes in-process (no helper programs), and the
- * formats of archive_read_support_format_all() but mtree: a text listing
- * whose entries name host files, which also takes stray text for an archive.
- * Kept in format_all()'s order: with iso9660 bidding before tar, libarchive
- * 3.6 reports a tar cut inside a header as a clean end. */
-static void support_formats(struct archive *a)
-{
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_compress(a);
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_lz4(a);
-    archive_read_support_filter_lzip(a);
-    archive_read_support_filter_lzma(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_ar(a);
-    archive_read_support_format_cpio(a);
-    archive_read_support_format_lha(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_xar(a);
-    archive_read_support_format_warc(a);
-    archive_read_support_format_7zip(a);
-    archive_read_support_format_cab(a);
-    archive_read_support_format_rar(a);
-    archive_read_support_format_rar5(a);
-    archive_read_support_format_iso9660(a);
-    archive_read_support_format_zip(a);
-}
-
-static int extract_entries(struct unpack *u)
-{
-    for (;;) {
-        struct archive_entry *e;
-        int rc = archive_read_next_header(u->a, &e);
-        if (rc == ARCHIVE_EOF)
-            return 0;
-        if (rc < ARCHIVE_WARN)
-            return unreadable(u);
-        if (put_entry(u, e) < 0)
-            return -1;
-    }
-}
-
-static int extract(struct unpack *u)
-{
-    u->a = archive_read_new();
-    if (!u->a)
-        return zvm_error_set(u->err, ENOMEM, "out of memory");
-    support_formats(u->a);
-    int r = archive_read_open(u->a, &u->src, NULL, source_cb, NULL) == ARCHIVE_OK
-                ? extract_entries(u)
-                : unreadable(u);
-    archive_read_free(u->a);
-    u->a = NULL;
-    return r;
-}
-
-/* Unpack the archive open at fd into images/tmp, hashing it on the way into
- * hex (the bytes actually unpacked, whatever an earlier pass saw). */
+/* Unpack the archive open at fd into images/tmp (zvm_tar_unpack: members
+ * checked, written beneath the tree), hashing it on the way into hex: the
+ * bytes actually unpacked, whatever an earlier pass saw. */
 static int fill_tree(const char *tar, int fd, int images, const char *tmp, uint64_t max,
                      char hex[HEX_LEN + 1], zvm_error_t *err)
 {
-    struct unpack *u = calloc(1, sizeof *u);
-    if (!u)
+    cleanup_close int root = openat(images, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0 || fchmod(root, 0777) < 0)
+        return zvm_error_errno(err, errno, "image '%s': cannot open the temporary tree", tar);
+    cleanup_md EVP_MD_CTX *md = NULL;
+    if (md_start(&md) < 0)
         return zvm_error_set(err, ENOMEM, "out of memory");
-    *u = (struct unpack){.tar = tar, .max = max, .err = err, .src = {.fd = fd}};
-    int r = -1;
-    u->root = openat(images, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (u->root < 0 || fchmod(u->root, TREE_DIR_MODE) < 0)
-        zvm_error_errno(err, errno, "image '%s': cannot open the temporary tree", tar);
-    else if (md_start(&u->src.md) < 0)
-        zvm_error_set(err, ENOMEM, "out of memory");
-    else if (extract(u) < 0)
-        ; /* the error is set */
-    else if (source_finish(&u->src, hex) < 0)
-        zvm_error_errno(err, u->src.error, "image '%s': cannot read", tar);
-    else
-        r = 0;
-    if (u->root >= 0)
-        close(u->root);
-    EVP_MD_CTX_free(u->src.md);
-    free(u);
-    return r;
+    cleanup_free char *label = NULL;
+    if (asprintf(&label, "image '%s'", tar) < 0)
+        return zvm_error_set(err, ENOMEM, "out of memory");
+    zvm_tar_limits_t lim = {.max_bytes = max, .max_what = "the memory limit"};
+    zvm_tar_t *t = zvm_tar_open(fd, label, &lim, hash_tap, md, err);
+    if (!t)
+        return -1;
+    int rc = zvm_tar_unpack(t, root, err) < 0 || zvm_tar_drain(t, err) < 0 ? -1 : 0;
+    zvm_tar_free(t);
+    if (rc == 0 && md_finish(md, hex) < 0)
+        rc = zvm_error_set(err, ENOMEM, "out of memory");
+    return rc;
 }
 
 /* ---- The cache --------------------------------------------------------- */
@@ -754,14 +187,14 @@ static int publish(int images, const char *tmp, const char *hex, const char *tar
 {
     if (geteuid() == 0 && chown_tree(images, tmp, ZVM_IMAGE_ROOT_OWNER, ZVM_IMAGE_ROOT_OWNER, 0) < 0) {
         int saved = errno;
-        remove_tree(images, tmp);
+        zvm_remove_tree_at(images, tmp);
         return zvm_error_errno(err, saved, "image '%s': cannot give the tree to uid %u", tar,
                                ZVM_IMAGE_ROOT_OWNER);
     }
     if (renameat(images, tmp, images, hex) == 0)
         return 0;
     int saved = errno;
-    remove_tree(images, tmp);
+    zvm_remove_tree_at(images, tmp);
     if (saved == EEXIST || saved == ENOTEMPTY)
         return 0;
     return zvm_error_errno(err, saved, "image '%s': cannot move the tree into place", tar);
@@ -774,7 +207,7 @@ static int unpack_tree(const char *tar, int fd, int images, uint64_t max, char h
     if (make_temp_dir(images, tmp) < 0)
         return zvm_error_errno(err, errno, "image '%s': cannot make a temporary directory", tar);
     if (fill_tree(tar, fd, images, tmp, max, hex, err) < 0) {
-        remove_tree(images, tmp);
+        zvm_remove_tree_at(images, tmp);
         return -1;
     }
     return publish(images, tmp, hex, tar, err);
@@ -784,22 +217,6 @@ static bool tree_exists(int images, const char *hex)
 {
     struct stat st;
     return fstatat(images, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int hash_file(const char *tar, int fd, char hex[HEX_LEN + 1], zvm_error_t *err)
-{
-    struct source *s = calloc(1, sizeof *s);
-    if (!s)
-        return zvm_error_set(err, ENOMEM, "out of memory");
-    s->fd = fd;
-    int r = 0;
-    if (md_start(&s->md) < 0)
-        r = zvm_error_set(err, ENOMEM, "out of memory");
-    else if (source_finish(s, hex) < 0)
-        r = zvm_error_errno(err, s->error, "image '%s': cannot read", tar);
-    EVP_MD_CTX_free(s->md);
-    free(s);
-    return r;
 }
 
 /* The index line for an archive's stat, without the hash. */

@@ -4,6 +4,7 @@
  */
 #include "lib/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -157,4 +158,30 @@ char *zvm_trim(char *s)
     while (n > 0 && zvm_is_blank(s[n - 1]))
         s[--n] = '\0';
     return s;
+}
+
+int zvm_remove_tree_at(int dir, const char *name)
+{
+    if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR)
+        return -1;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    int r = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            zvm_remove_tree_at(dirfd(d), de->d_name) < 0)
+            r = -1;
+    closedir(d);
+    if (unlinkat(dir, name, AT_REMOVEDIR) < 0)
+        r = -1;
+    return r;
 }

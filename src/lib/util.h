@@ -51,6 +51,10 @@ int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
  * -errno. */
 int zvm_copy_fd(int in, int out);
 
+/* Remove dir/name and everything below it, never following a symbolic link
+ * (one fd per level).  0, or -1 with errno (ENOENT is success). */
+int zvm_remove_tree_at(int dir, const char *name);
+
 /* Write a whole string to a path (e.g. /proc/PID/uid_map); 0 or -errno. */
 int zvm_write_file(const char *path, const char *text);
 

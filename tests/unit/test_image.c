@@ -25,6 +25,7 @@
 
 #include "tap.h"
 #include "zvm/image.h"
+#include "zvm/tar.h"
 
 #define MiB (1024u * 1024u)
 
@@ -326,6 +327,7 @@ static void fill_good(struct archive *a)
     tw_symlink(a, "etc/run", "../bin/run");
     tw_symlink(a, "self", ".");
     tw_hardlink(a, "bin/run2", "bin/run");
+    tw_hardlink(a, "etc/run3", "etc/run");
     tw_file(a, "deep/a/b/c.txt", 0640, "deep\n");
     tw_file(a, "dup", 0644, "one\n");
     tw_file(a, "dup", 0644, "two\n");
@@ -383,6 +385,8 @@ static void test_good(char *good_tar, char *good_dir)
     tap_ok(S_ISLNK(mode_of(dir, "self")), "good: symlink to '.' is allowed");
     tap_ok(ino_of(dir, "bin/run2") != 0 && ino_of(dir, "bin/run2") == ino_of(dir, "bin/run"),
            "good: hardlink shares the inode of its target");
+    tap_ok(S_ISLNK(mode_of(dir, "etc/run3")) && ino_of(dir, "etc/run3") == ino_of(dir, "etc/run"),
+           "good: hardlink to a symlink that stays inside from its own place");
     tap_is_str(read_text(at(p, sizeof p, dir, "dup")), "two\n", "good: later duplicate wins");
     tap_is_str(read_text(at(p, sizeof p, dir, "dot/x")), "dot\n", "good: './' components dropped");
 
@@ -586,6 +590,25 @@ static void h_hard_dir(struct archive *a)
     tw_dir(a, "d", 0755);
     tw_hardlink(a, "h", "d");
 }
+/* A symlink that is inside the tree where it was made, hard-linked to a
+ * place where the same target climbs out: from the root, eight ".." reach
+ * the host's / and the link would be the host's /etc/passwd. */
+static void h_hard_to_symlink(struct archive *a)
+{
+    tw_symlink(a, "a/b/c/d/e/f/g/h/s", "../../../../../../../../etc/passwd");
+    tw_hardlink(a, "p", "a/b/c/d/e/f/g/h/s");
+}
+static void h_hard_to_symlink_deeper(struct archive *a)
+{
+    tw_symlink(a, "a/s", "../x");
+    tw_hardlink(a, "q", "a/s");
+}
+static void h_hard_to_symlink_then_write(struct archive *a)
+{
+    tw_symlink(a, "a/b/up", "..");
+    tw_hardlink(a, "up", "a/b/up");
+    tw_file(a, "up/pwned", 0644, "pwned\n");
+}
 static void h_chr(struct archive *a) { tw_entry(a, "dev/null", AE_IFCHR, 0666, NULL, false, NULL, 0); }
 static void h_blk(struct archive *a) { tw_entry(a, "dev/sda", AE_IFBLK, 0660, NULL, false, NULL, 0); }
 static void h_fifo(struct archive *a) { tw_entry(a, "fifo", AE_IFIFO, 0644, NULL, false, NULL, 0); }
@@ -652,6 +675,13 @@ static const struct hostile hostiles[] = {
     {"hardlink through a symlink", h_hard_through_link, MiB,
      "hardlink 'h' -> 'self/f': target passes through a non-directory"},
     {"hardlink to a directory", h_hard_dir, MiB, "target is a directory"},
+    {"hardlink moving a symlink up to the host's /etc/passwd", h_hard_to_symlink, MiB,
+     "hardlink 'p' -> 'a/b/c/d/e/f/g/h/s': target is a symlink to "
+     "'../../../../../../../../etc/passwd', which from 'p' climbs out of the image"},
+    {"hardlink moving a symlink '../x' to the root", h_hard_to_symlink_deeper, MiB,
+     "hardlink 'q' -> 'a/s': target is a symlink to '../x', which from 'q' climbs out"},
+    {"hardlink of a symlink '..' to the root, then a file through it",
+     h_hard_to_symlink_then_write, MiB, "hardlink 'up' -> 'a/b/up': target is a symlink to '..'"},
     {"character device", h_chr, MiB, "member 'dev/null' is a character device"},
     {"block device", h_blk, MiB, "member 'dev/sda' is a block device"},
     {"fifo", h_fifo, MiB, "member 'fifo' is a fifo"},
@@ -764,6 +794,90 @@ static void test_hostile_other(void)
            "mtree: file written");
     expect_refused("mtree naming a host file", path, 64 * MiB, "not a readable archive");
     unlink(secret);
+}
+
+/* ---- the archive module on its own ----------------------------------------- */
+
+static zvm_tar_t *tar_open_path(const char *path, int *fd, uint64_t max_members, zvm_error_t *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    zvm_tar_limits_t lim = {.max_bytes = 64 * MiB, .max_members = max_members};
+    zvm_tar_t *t = *fd < 0 ? NULL : zvm_tar_open(*fd, "test", &lim, NULL, NULL, err);
+    if (!t && *fd >= 0)
+        close(*fd);
+    return t;
+}
+
+static void test_tar_api(void)
+{
+    char path[256], dest[256], p[512];
+    zvm_error_t err = {0};
+    int fd;
+
+    /* A member-count bomb: every member is checked against the count. */
+    struct archive *a = tw_open(path, sizeof path, "members.tar", FMT_TAR);
+    for (int i = 0; i < 101; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%03d", i);
+        tw_file(a, name, 0644, "");
+    }
+    tap_ok(tw_close(a), "members: archive written");
+    zvm_tar_t *t = tar_open_path(path, &fd, 100, &err);
+    zvm_tar_member_t m;
+    int rc = 0, n = 0;
+    while (t && (rc = zvm_tar_next(t, &m, &err)) > 0)
+        n++;
+    tap_ok(t && rc < 0 && n == 100 && strstr(err.msg, "test: has more than 100 members (at 'f100')"),
+           "members: the 101st of at most 100 is refused, named (%s)", err.msg);
+    zvm_tar_free(t);
+    if (fd >= 0)
+        close(fd);
+
+    /* A destination where someone planted a symlink: the kernel refuses
+     * the path through it (RESOLVE_NO_SYMLINKS), nothing lands outside. */
+    a = tw_open(path, sizeof path, "planted.tar", FMT_TAR);
+    tw_file(a, "evil/pwned", 0644, "pwned\n");
+    tap_ok(tw_close(a), "planted: archive written");
+    at(dest, sizeof dest, tmp, "dest");
+    mkdir(dest, 0700);
+    tap_ok(symlink(outside, at(p, sizeof p, dest, "evil")) == 0, "planted: symlink planted");
+    t = tar_open_path(path, &fd, 0, &err);
+    int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rc = t ? zvm_tar_unpack(t, dfd, &err) : -1;
+    tap_ok(rc < 0 && strstr(err.msg, "test: member 'evil/pwned' passes through 'evil', which is not a directory"),
+           "planted: a symlink in the destination is never followed (%s)", err.msg);
+    tap_ok(count_entries(outside, "") == 0, "planted: nothing written outside");
+    zvm_tar_free(t);
+    close(dfd);
+    if (fd >= 0)
+        close(fd);
+    rm_rf(dest);
+
+    /* Reading members into memory: the same checks, the data bounded. */
+    a = tw_open(path, sizeof path, "read.tar", FMT_TAR);
+    tw_file(a, "./boot/map", 0644, "0123456789");
+    tw_entry(a, "dev/x", AE_IFCHR, 0666, NULL, false, NULL, 0);
+    tap_ok(tw_close(a), "read: archive written");
+    t = tar_open_path(path, &fd, 0, &err);
+    char *data = NULL;
+    size_t len = 0;
+    rc = t ? zvm_tar_next(t, &m, &err) : -1;
+    tap_ok(rc == 1 && strcmp(m.path, "boot/map") == 0 && m.kind == ZVM_TAR_FILE && m.size == 10,
+           "read: first member, its path normalised ('%s')", rc == 1 ? m.path : err.msg);
+    rc = rc == 1 ? zvm_tar_read_all(t, 9, &data, &len, &err) : -1;
+    tap_ok(rc < 0 && strstr(err.msg, "test: member './boot/map' is larger than 9 bytes"),
+           "read: data past the caller's bound is refused (%s)", err.msg);
+    zvm_tar_free(t);
+    close(fd);
+    t = tar_open_path(path, &fd, 0, &err);
+    rc = t && zvm_tar_next(t, &m, &err) == 1 ? zvm_tar_read_all(t, 10, &data, &len, &err) : -1;
+    tap_ok(rc == 0 && len == 10 && strcmp(data, "0123456789") == 0, "read: the data, whole");
+    free(data);
+    rc = t ? zvm_tar_next(t, &m, &err) : 0;
+    tap_ok(rc < 0 && strstr(err.msg, "test: member 'dev/x' is a character device"),
+           "read: a device is refused when read too (%s)", err.msg);
+    zvm_tar_free(t);
+    close(fd);
 }
 
 /* ---- concurrency ------------------------------------------------------------ */
@@ -917,6 +1031,7 @@ int main(void)
     test_formats();
     test_hostile_list();
     test_hostile_other();
+    test_tar_api();
     test_concurrent();
     test_cache_dir();
     tap_ok(count_entries("/proc/self/fd", "") == fds, "no file descriptor leaked (%d, %d)", fds,
