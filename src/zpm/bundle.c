@@ -14,8 +14,8 @@
  * them): bundle warns and names them; put a package's files under
  * `bundling` instead.
  *
- * Also reading a .zapp back (deploy, execute): members and the
- * uncompressed tar stream.
+ * Also reading a .zapp back (deploy, execute): members, through libzvm's
+ * archive reader (zvm/tar.h), and the uncompressed tar stream.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zvm/tar.h"
 #include "lib/util.h"
 #include "zpm/zpm.h"
 
@@ -387,63 +388,41 @@ static int read_raw(const char *path, zpm_buf_t *raw, zvm_error_t *err)
     return rc;
 }
 
+/* The regular members of a zapp, through libzvm's archive reader (zvm/tar.h:
+ * every member checked, a hostile one refused by name). */
 int zpm_tar_read(const char *path, zpm_members_t *out, zpm_buf_t *raw, zvm_error_t *err)
 {
     *out = (zpm_members_t){0};
-    struct archive *a = archive_read_new();
-    if (!a)
+    cleanup_close int fd = zvm_open_retry(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+    if (fd < 0)
+        return zvm_error_errno(err, errno, "cannot read the zapp '%s'", path);
+    cleanup_free char *label = NULL;
+    if (asprintf(&label, "cannot read the zapp '%s'", path) < 0)
         return zvm_error_set(err, ENOMEM, "out of memory");
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
-    int rc = 0;
-    size_t total = 0;
-    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-        rc = zvm_error_set(err, EINVAL, "cannot read the zapp '%s': %s", path, archive_error_string(a));
-        goto out;
-    }
-    for (;;) {
-        struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            rc = zvm_error_set(err, EINVAL, "'%s' is not a zapp (a tar): %s", path, archive_error_string(a));
-            goto out;
-        }
-        if (archive_entry_filetype(e) != AE_IFREG)
+    zvm_tar_limits_t lim = {.max_bytes = TAR_MAX, .max_what = "the zapp limit"};
+    zvm_tar_t *t = zvm_tar_open(fd, label, &lim, NULL, NULL, err);
+    if (!t)
+        return -1;
+    zvm_tar_member_t m;
+    int rc;
+    while ((rc = zvm_tar_next(t, &m, err)) > 0) {
+        if (m.kind != ZVM_TAR_FILE)
             continue;
-        int64_t size = archive_entry_size(e);
-        if (size < 0 || (size_t)size > TAR_MAX - total) {
-            rc = zvm_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, TAR_MAX);
-            goto out;
+        zpm_member_t member = {0};
+        if (zvm_tar_read_all(t, TAR_MAX, &member.data, &member.len, err) < 0) {
+            rc = -1;
+            break;
         }
-        total += (size_t)size;
-        zpm_member_t m = {0};
-        const char *name = archive_entry_pathname(e);
-        while (name && name[0] == '.' && name[1] == '/')
-            name += 2;
-        m.name = zpm_xstrdup(name ? name : "");
-        m.data = zpm_xmalloc((size_t)size + 1);
-        la_ssize_t got = size ? archive_read_data(a, m.data, (size_t)size) : 0;
-        if (got != size) {
-            free(m.name);
-            free(m.data);
-            rc = zvm_error_set(err, EINVAL, "cannot read '%s': %s", path, archive_error_string(a));
-            goto out;
-        }
-        m.data[size] = '\0';
-        m.len = (size_t)size;
+        member.name = zpm_xstrdup(m.path);
         out->v = zpm_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
-        out->v[out->n++] = m;
+        out->v[out->n++] = member;
     }
-    if (raw)
+    zvm_tar_free(t);
+    if (rc == 0 && raw)
         rc = read_raw(path, raw, err);
-out:
-    archive_read_free(a);
     if (rc < 0)
         zpm_members_release(out);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 const zpm_member_t *zpm_members_find(const zpm_members_t *m, const char *name)

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "tap.h"
 #include "zvm/job.h"
 
@@ -173,6 +176,50 @@ static void storage_tests(void)
     map = NULL;
     rc = zvm_job_tar_read_map_bounded(tar, 50000, &map, &mlen, &err);
     tap_ok(rc < 0 && err.code == E2BIG && map == NULL, "bounded read: past the bound is E2BIG");
+
+    /* Hostile app tars: refused by the archive reader, naming the member. */
+    static const struct {
+        const char *name;
+        mode_t type;
+        const char *link;
+        const char *want;
+    } hostile[] = {
+        {"../evil", AE_IFREG, NULL, "member '../evil' climbs out of the image"},
+        {"/etc/evil", AE_IFREG, NULL, "member '/etc/evil' is absolute"},
+        {"dev/null", AE_IFCHR, NULL, "member 'dev/null' is a character device"},
+        {"etc", AE_IFLNK, "/etc", "symlink 'etc' -> '/etc': target is absolute"},
+        {"up", AE_IFLNK, "..", "symlink 'up' -> '..': target climbs out of the image"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+        struct archive *a = archive_write_new();
+        archive_write_set_format_pax_restricted(a);
+        bool ok = archive_write_open_filename(a, tar) == ARCHIVE_OK;
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, hostile[i].name);
+        archive_entry_set_filetype(e, hostile[i].type);
+        archive_entry_set_perm(e, 0644);
+        if (hostile[i].link)
+            archive_entry_set_symlink(e, hostile[i].link);
+        ok = ok && archive_write_header(a, e) == ARCHIVE_OK;
+        archive_entry_clear(e);
+        archive_entry_set_pathname(e, "boot/system.map");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, 2);
+        ok = ok && archive_write_header(a, e) == ARCHIVE_OK && archive_write_data(a, "[]", 2) == 2;
+        archive_entry_free(e);
+        ok = archive_write_close(a) == ARCHIVE_OK && ok;
+        archive_write_free(a);
+        char want[1200];
+        snprintf(want, sizeof want, "'%s': %s", tar, hostile[i].want);
+        map = NULL;
+        rc = ok ? zvm_job_tar_read_map(tar, &map, &mlen, &err) : 0;
+        tap_ok(rc < 0 && map == NULL && strcmp(err.msg, want) == 0,
+               "app tar with %s: refused (%s)", hostile[i].name, err.msg);
+        rc = ok ? zvm_job_tar_read_map_bounded(tar, 1 << 20, &map, &mlen, &err) : 0;
+        tap_ok(rc < 0 && map == NULL && strcmp(err.msg, want) == 0,
+               "app tar with %s, bounded: refused (%s)", hostile[i].name, err.msg);
+    }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

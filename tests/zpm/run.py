@@ -772,6 +772,44 @@ def execute_errors():
     expect(zpm("execute", env=s.v1_env()), 2)
 
 
+@case
+def execute_hostile_zapps():
+    """execute: a zapp with a hostile member is refused, naming the member, before any request"""
+    s = swift()
+    d = fresh("hostile-zapps")
+
+    def zapp(name, *infos):
+        path = os.path.join(d, name)
+        with tarfile.open(path, "w:gz") as t:
+            t.addfile(tarfile.TarInfo("zapp.yaml"), io.BytesIO(b""))
+            for info in infos:
+                t.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
+        return path
+
+    def info(name, **kw):
+        i = tarfile.TarInfo(name)
+        for k, v in kw.items():
+            setattr(i, k, v)
+        return i
+
+    cases = [
+        ("dotdot.zapp", [info("../evil", size=1)], "member '../evil' climbs out of the image"),
+        ("abs.zapp", [info("/etc/evil", size=1)], "member '/etc/evil' is absolute"),
+        ("dev.zapp", [info("dev/null", type=tarfile.CHRTYPE, devmajor=1, devminor=3)],
+         "member 'dev/null' is a character device"),
+        ("link.zapp", [info("etc", type=tarfile.SYMTYPE, linkname="/etc")],
+         "symlink 'etc' -> '/etc': target is absolute"),
+        ("hard.zapp", [info("h", type=tarfile.LNKTYPE, linkname="../x")],
+         "hardlink 'h' -> '../x': target climbs out of the image"),
+    ]
+    for name, infos, want in cases:
+        z = zapp(name, *infos)
+        p = zpm("execute", z, env=s.v1_env())
+        expect(p, 1, name)
+        check(p.stderr == "Error: cannot read the zapp '%s': %s\n" % (z, want), p.stderr)
+    check(not s.requests(), "a request was sent")
+
+
 def main():
     failed = run(ONLY)
     shutil.rmtree(WORK, ignore_errors=True)
