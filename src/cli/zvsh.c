@@ -46,6 +46,8 @@ static void usage(FILE *out)
           "  --zvm-verbosity N    nvram [debug] verbosity=N (0..4)\n"
           "  --zvm-getrc          exit with the sandbox's own code instead of the program's\n"
           "  --zvm-save-dir DIR   write manifest.N, nvram.N, report.N to DIR and keep them\n"
+          "  --zvm-config FILE    read FILE instead of looking for zvsh.cfg; its [fstab] may\n"
+          "                       name any host path\n"
           "  -h, --help           show this help\n"
           "  --version            show the version\n"
           "  --                   end of options (for a command starting with '-')\n"
@@ -58,7 +60,8 @@ static void usage(FILE *out)
           "the command is, in this order: a member of a --zvm-image (or zvsh.cfg [fstab]) image\n"
           "with that name; a system image (python3, python, python2.7); a host file.\n"
           "\n"
-          "configuration: the first of ./zvsh.cfg, ~/.zvsh.cfg, /etc/zvsh.cfg:\n"
+          "configuration: --zvm-config FILE, else the first of ./zvsh.cfg, ~/.zvsh.cfg,\n"
+          "/etc/zvsh.cfg (the [fstab] images of ./zvsh.cfg must be inside the current directory):\n"
           "  [manifest] Timeout = 50, Memory = 4294967296, Node = 1, Version = 20130611\n"
           "  [limits]   reads, rbytes, writes, wbytes (default 4294967296 each)\n"
           "  [env]      NAME = value\n"
@@ -148,7 +151,7 @@ static int parse_options(int argc, char **argv, zvsh_options_t *o)
         size_t n = eq ? (size_t)(eq - a) : strlen(a);
         snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), a);
         bool takes = strcmp(name, "--zvm-image") == 0 || strcmp(name, "--zvm-verbosity") == 0 ||
-                     strcmp(name, "--zvm-save-dir") == 0;
+                     strcmp(name, "--zvm-save-dir") == 0 || strcmp(name, "--zvm-config") == 0;
         bool flag = strcmp(name, "--zvm-debug") == 0 || strcmp(name, "--zvm-trace") == 0 ||
                     strcmp(name, "--zvm-getrc") == 0;
         if (!takes && !flag) {
@@ -175,6 +178,8 @@ static int parse_options(int argc, char **argv, zvsh_options_t *o)
             o->getrc = true;
         else if (strcmp(name, "--zvm-save-dir") == 0)
             o->save_dir = value;
+        else if (strcmp(name, "--zvm-config") == 0)
+            o->config = value;
         else if (strcmp(name, "--zvm-verbosity") == 0) {
             char *end;
             errno = 0;
@@ -399,7 +404,7 @@ int main(int argc, char **argv)
     zvsh_config_init(&c);
 
     /* configuration, then the plan: nothing runs before both are good */
-    if (zvsh_config_find(&c, &err) < 0) {
+    if (zvsh_config_find(&c, o.config, &err) < 0) {
         fprintf(stderr, "zvsh: %s\n", err.msg);
         status = status_of(&o, 0, ZVSH_BAD);
         goto out;

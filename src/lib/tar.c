@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/lazy.h"
@@ -491,12 +490,7 @@ int zvm_tar_drain(zvm_tar_t *t, zvm_error_t *err)
 
 static int beneath(int dir, const char *path, int flags, mode_t mode)
 {
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode, .resolve = BENEATH};
-    long fd;
-    do
-        fd = syscall(SYS_openat2, dir, path, &how, sizeof how);
-    while (fd < 0 && errno == EINTR);
-    return (int)fd;
+    return zvm_openat2(dir, path, flags, mode, BENEATH);
 }
 
 static int no_openat2(zvm_tar_t *t, zvm_error_t *err)

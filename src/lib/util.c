@@ -6,6 +6,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -184,4 +186,14 @@ int zvm_remove_tree_at(int dir, const char *name)
     if (unlinkat(dir, name, AT_REMOVEDIR) < 0)
         r = -1;
     return r;
+}
+
+int zvm_openat2(int dir, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = mode, .resolve = resolve};
+    long fd;
+    do
+        fd = syscall(SYS_openat2, dir, path, &how, sizeof how);
+    while (fd < 0 && errno == EINTR);
+    return (int)fd;
 }

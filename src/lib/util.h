@@ -51,6 +51,10 @@ int zvm_read_file(const char *path, size_t max, char **out, size_t *len);
  * -errno. */
 int zvm_copy_fd(int in, int out);
 
+/* openat2(2) retrying EINTR (O_CLOEXEC is added): an fd, or -1 with errno
+ * (ENOSYS before Linux 5.6).  `resolve` is RESOLVE_* of <linux/openat2.h>. */
+int zvm_openat2(int dir, const char *path, int flags, mode_t mode, uint64_t resolve);
+
 /* Remove dir/name and everything below it, never following a symbolic link
  * (one fd per level).  0, or -1 with errno (ENOENT is success). */
 int zvm_remove_tree_at(int dir, const char *name);

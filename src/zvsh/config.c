@@ -13,6 +13,11 @@
  * like `key = value`; lines starting with '#' or ';' are comments.  Anything
  * else is an error naming the file and the line: this file owns those
  * messages.  What the values mean for the run is plan.c's.
+ *
+ * A ./zvsh.cfg found in the current directory is not trusted with host
+ * paths (it may come with a checkout): its [fstab] images must resolve
+ * beneath that directory.  ~/.zvsh.cfg, /etc/zvsh.cfg and a file named with
+ * --zvm-config may name any host path.
  */
 #include "zvsh/zvsh.h"
 
@@ -20,6 +25,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,7 @@
 #include <unistd.h>
 
 #include "zvm/manifest.h"
+#include "lib/util.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -267,6 +275,37 @@ static int env_key(struct parser *ps, const char *k, const char *v)
     return 0;
 }
 
+/* A config found implicitly in the current directory may come with an
+ * untrusted checkout: its images must be inside that directory.  Resolve
+ * the path beneath it (the kernel refuses "..", absolute paths and links
+ * leading out) and use the resolved path.  A missing image keeps its name,
+ * for plan.c's message. */
+static int confine_image(struct parser *ps, const char *k, char **path)
+{
+    int fd = zvm_openat2(AT_FDCWD, *path, O_PATH, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 && errno == EXDEV)
+        return bad(ps, "image '%s' is outside the directory of %s, which was found in the current "
+                   "directory (name the file with --zvm-config to use host paths)", k, ps->path);
+    if (fd < 0)
+        return bad(ps, "image '%s': %s", k, strerror(errno));
+    char link[64], real[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, real, sizeof real - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0)
+        return bad(ps, "image '%s': %s", k, strerror(saved));
+    real[n] = '\0';
+    char *copy = strdup(real);
+    if (!copy)
+        return zvm_error_set(ps->err, ENOMEM, "out of memory");
+    free(*path);
+    *path = copy;
+    return 0;
+}
+
 /* `image = mountpoint [access]` */
 static int fstab_key(struct parser *ps, const char *k, char *v)
 {
@@ -283,6 +322,10 @@ static int fstab_key(struct parser *ps, const char *k, char *v)
             return zvm_error_set(ps->err, ENOMEM, "out of memory");
     } else if (!(path = strdup(k))) {
         return zvm_error_set(ps->err, ENOMEM, "out of memory");
+    }
+    if (c->confined && confine_image(ps, k, &path) < 0) {
+        free(path);
+        return -1;
     }
     zvsh_image_t *im = realloc(c->images, (c->nimages + 1) * sizeof *im);
     if (!im) {
@@ -416,8 +459,24 @@ static int read_small_file(const char *path, char **out, zvm_error_t *err)
     return 0;
 }
 
-int zvsh_config_find(zvsh_config_t *c, zvm_error_t *err)
+static int config_read(zvsh_config_t *c, const char *p, const char *name, zvm_error_t *err)
 {
+    char *abs = realpath(p, NULL);
+    if (!abs)
+        return zvm_error_errno(err, errno, "cannot read '%s'", p);
+    c->path = abs;
+    char *text = NULL;
+    if (read_small_file(abs, &text, err) < 0)
+        return -1;
+    int rc = zvsh_config_parse(c, text, name ? name : abs, err);
+    free(text);
+    return rc;
+}
+
+int zvsh_config_find(zvsh_config_t *c, const char *explicit_path, zvm_error_t *err)
+{
+    if (explicit_path)
+        return config_read(c, explicit_path, NULL, err);
     char *home_cfg = NULL;
     const char *home = getenv("HOME");
     if (home && *home && asprintf(&home_cfg, "%s/.zvsh.cfg", home) < 0)
@@ -428,22 +487,11 @@ int zvsh_config_find(zvsh_config_t *c, zvm_error_t *err)
         const char *p = candidates[i];
         if (!p || access(p, F_OK) < 0)
             continue;
-        char *abs = realpath(p, NULL);
-        char *text = NULL;
-        if (!abs) {
-            rc = zvm_error_errno(err, errno, "cannot read '%s'", p);
-            break;
-        }
-        c->path = abs;
-        if (read_small_file(abs, &text, err) < 0) {
-            rc = -1;
-            break;
-        }
         /* Messages name ./zvsh.cfg as the user knows it; relative [fstab]
          * paths are relative to the file's directory (for ./zvsh.cfg, the
-         * current one). */
-        rc = zvsh_config_parse(c, text, i == 0 ? "zvsh.cfg" : abs, err);
-        free(text);
+         * current one, and confined to it). */
+        c->confined = i == 0;
+        rc = config_read(c, p, i == 0 ? "zvsh.cfg" : NULL, err);
         break;
     }
     free(home_cfg);

@@ -46,6 +46,7 @@ typedef struct zvsh_env {
 
 typedef struct zvsh_config {
     char *path;           /* the file read, NULL when none was found */
+    bool confined;        /* found in the current directory: [fstab] stays inside it */
     uint32_t node;        /* [manifest] Node, default 1 */
     uint32_t timeout;     /* [manifest] Timeout, default 50 */
     uint64_t memory;      /* [manifest] Memory, default 4294967296 */
@@ -62,9 +63,12 @@ void zvsh_config_init(zvsh_config_t *c);
  * image paths).  Strict: an unknown section or key, a line that is not
  * `key = value`, a repeated key or a bad number is an error "PATH:LINE: ...". */
 int zvsh_config_parse(zvsh_config_t *c, const char *text, const char *path, zvm_error_t *err);
-/* Read the first of ./zvsh.cfg, ~/.zvsh.cfg, /etc/zvsh.cfg that exists (none
- * is fine: the defaults stay). */
-int zvsh_config_find(zvsh_config_t *c, zvm_error_t *err);
+/* Read explicit_path (--zvm-config) if given, else the first of ./zvsh.cfg,
+ * ~/.zvsh.cfg, /etc/zvsh.cfg that exists (none is fine: the defaults stay).
+ * ./zvsh.cfg is `confined`: an [fstab] image must resolve beneath the
+ * current directory (no absolute path, no "..", no symlink leading out),
+ * else an error naming the image. */
+int zvsh_config_find(zvsh_config_t *c, const char *explicit_path, zvm_error_t *err);
 void zvsh_config_release(zvsh_config_t *c);
 
 /* Parse "MOUNTPOINT" / access words into an image (shared by --zvm-image and
@@ -83,6 +87,7 @@ typedef struct zvsh_options {
     bool getrc;           /* --zvm-getrc */
     int verbosity;        /* --zvm-verbosity */
     const char *save_dir; /* --zvm-save-dir */
+    const char *config;   /* --zvm-config: this file, trusted with host paths */
     char **cmd;           /* command and its arguments (in argv) */
     int ncmd;
 } zvsh_options_t;

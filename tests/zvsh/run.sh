@@ -25,7 +25,7 @@ err() { cat "$WORK/err"; }
 zv --help
 is "$RC" 0 "--help exits 0"
 missing=""
-for opt in --zvm-image --zvm-debug --zvm-trace --zvm-verbosity --zvm-getrc --zvm-save-dir @NAME=VALUE @FILE zvsh.cfg; do
+for opt in --zvm-image --zvm-debug --zvm-trace --zvm-verbosity --zvm-getrc --zvm-save-dir --zvm-config @NAME=VALUE @FILE zvsh.cfg; do
     grep -q -- "$opt" "$WORK/out" || missing="$missing $opt"
 done
 is "$missing" "" "--help names every option, @ argument and the config file"
@@ -185,6 +185,35 @@ zv --zvm-save-dir saved3 "$PROBE" args
 grep -q '^Channel = /dev/stdin,/dev/stdin,0,0,1,4294967296,0,0$' saved3/manifest.1
 ok $? "~/.zvsh.cfg is read when ./zvsh.cfg is absent"
 rm "$HOME/.zvsh.cfg"
+
+# --- a ./zvsh.cfg from an untrusted checkout stays inside it ---------------
+mkdir -p secret checkout/inside
+echo "host secret" > secret/key
+echo "inside" > checkout/inside/key
+ln -s ../secret checkout/out-link
+ln -s inside checkout/in-link
+cd checkout || exit 1
+for img in "$WORK/secret" ../secret out-link; do
+    printf '[fstab]\n%s = /s ro\n' "$img" > zvsh.cfg
+    zv "$PROBE" cat /s/key /dev/stdout
+    is "$RC" 32 "./zvsh.cfg [fstab] '$img' (outside its directory): exit 2 << 4"
+    is "$(err)" "zvsh: zvsh.cfg:2: image '$img' is outside the directory of zvsh.cfg, which was found in the current directory (name the file with --zvm-config to use host paths)" \
+        "./zvsh.cfg [fstab] '$img': refused, naming the image"
+    is "$(out)" "" "./zvsh.cfg [fstab] '$img': the secret is not shown"
+done
+printf '[fstab]\nin-link = /s ro\n' > zvsh.cfg
+zv "$PROBE" cat /s/key /dev/stdout
+is "$RC:$(out)" "0:inside" "./zvsh.cfg [fstab]: a symlink staying inside its directory is fine"
+printf '[fstab]\n%s = /s ro\n' "$WORK/secret" > zvsh.cfg
+zv --zvm-config zvsh.cfg "$PROBE" cat /s/key /dev/stdout
+is "$RC:$(out)" "0:host secret" "--zvm-config FILE: named explicitly, its [fstab] may name a host path"
+zv --zvm-config missing.cfg "$PROBE" args
+is "$RC:$(err)" "32:zvsh: cannot read 'missing.cfg': No such file or directory" "--zvm-config: a missing file is an error"
+mv zvsh.cfg "$HOME/.zvsh.cfg"
+zv "$PROBE" cat /s/key /dev/stdout
+is "$RC:$(out)" "0:host secret" "~/.zvsh.cfg (the user's own) may name a host path"
+rm "$HOME/.zvsh.cfg"
+cd "$WORK" || exit 1
 
 # --- the zerovm binary -----------------------------------------------------
 ZEROVM=/nonexistent/zerovm zv "$PROBE" args
