@@ -42,8 +42,13 @@
 char *zvm_cache_dir(zvm_error_t *err);
 
 /* Unpack `tar_path` (host file) into `cache_dir`/images/<sha256>/ unless
- * already there; *out_dir receives the malloc'd path of the tree. */
+ * already there; *out_dir receives the malloc'd path of the tree.  With
+ * `hold`, *hold receives a descriptor holding the tree (a shared flock):
+ * keep it open while a sandbox may use the tree, and pruning never removes
+ * it.  A new tree brings the cache back under its bound:
+ * $ZEROVM_IMAGE_CACHE_MAX bytes (default 4 GiB) of trees, each counted as
+ * what its archive expands to, least recently used removed first. */
 int zvm_image_unpack(const char *tar_path, const char *cache_dir,
-                     uint64_t max_bytes, char **out_dir, zvm_error_t *err);
+                     uint64_t max_bytes, char **out_dir, int *hold, zvm_error_t *err);
 
 #endif

@@ -32,6 +32,7 @@ typedef struct zvm_mount {
     char *source;      /* host directory: an unpacked image or a directory image */
     char *target;      /* absolute mountpoint inside */
     bool rw;           /* writable; writes vanish at exit */
+    int hold;          /* an unpacked image's hold on its cache entry (image.h), or -1 */
 } zvm_mount_t;
 
 typedef struct zvm_session {

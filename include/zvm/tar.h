@@ -93,6 +93,8 @@ long zvm_tar_read(zvm_tar_t *t, void *buf, size_t size, zvm_error_t *err);
 int zvm_tar_read_all(zvm_tar_t *t, size_t max, char **data, size_t *len, zvm_error_t *err);
 /* Read what is left of the file (past the archive's end) through the tap. */
 int zvm_tar_drain(zvm_tar_t *t, zvm_error_t *err);
+/* What the members so far were charged (data plus the per-member overhead). */
+uint64_t zvm_tar_used(const zvm_tar_t *t);
 void zvm_tar_free(zvm_tar_t *t);
 
 /* ---- unpacking ---------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "lib/cache.h"
 #include "zvm/report.h"
 #include "zvm/session.h"
 
@@ -28,8 +29,15 @@ static void usage(FILE *out)
           "  -q, --quiet          no error messages on stderr (the report still says why)\n"
           "      --report-file=PATH  write the report to PATH (created or truncated) instead\n"
           "                       of stdout, apart from the program's output (used by zvsh)\n"
+          "      --image-cache-max=BYTES  bound of the image cache (default 4294967296;\n"
+          "                       also $ZEROVM_IMAGE_CACHE_MAX)\n"
+          "      --wasm-cache-max=BYTES   bound of the compiled wasm cache (default\n"
+          "                       1073741824; also $ZEROVM_WASM_CACHE_MAX)\n"
           "  -h, --help           show this help\n"
           "  -V, --version        show the version\n"
+          "\n"
+          "The caches ($ZEROVM_CACHE_DIR, else ~/.cache/zerovm) drop their least recently\n"
+          "used entries past their bound; an entry a running sandbox uses is kept.\n"
           "\n"
           "exit status: 0 the program ran to its end (its own code is in the report),\n"
           "1 it was stopped (timeout, memory, signal), 2 bad manifest, 3 program not\n"
@@ -79,6 +87,8 @@ int main(int argc, char **argv)
         {"engine", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {"report-file", required_argument, NULL, 'R'},
+        {"image-cache-max", required_argument, NULL, 'I'},
+        {"wasm-cache-max", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     const char *engine_name = NULL, *report_file = NULL;
@@ -103,6 +113,18 @@ int main(int argc, char **argv)
         case 'R':
             report_file = optarg;
             break;
+        case 'I':
+        case 'W': {
+            /* libzvm and the engines read the bounds from the environment. */
+            uint64_t max;
+            const char *opt = c == 'I' ? "--image-cache-max" : "--wasm-cache-max";
+            if (zvm__cache_parse_max(optarg, &max) < 0) {
+                fprintf(stderr, "zerovm: bad %s '%s' (bytes, a decimal number)\n", opt, optarg);
+                return 2;
+            }
+            setenv(c == 'I' ? ZVM_IMAGE_CACHE_MAX_ENV : ZVM_WASM_CACHE_MAX_ENV, optarg, 1);
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

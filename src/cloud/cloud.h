@@ -84,6 +84,10 @@ typedef struct zc_config {
     uint64_t exec_memory;        /* bytes per node */
     char *exec_zerovm;           /* the zerovm binary, or NULL */
     char *exec_sysimages;        /* system image table file, or NULL */
+    uint64_t exec_image_cache_max; /* zerovm's image cache bound, when _set */
+    bool exec_image_cache_set;
+    uint64_t exec_wasm_cache_max;  /* zerovm's wasm cache bound, when _set */
+    bool exec_wasm_cache_set;
 } zc_config_t;
 
 void zc_config_init(zc_config_t *c);

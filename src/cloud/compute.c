@@ -26,10 +26,12 @@
  * server started with [compute] enabled = no.
  */
 #include "cloud/compute.h"
+#include "lib/cache.h"
 
 #include "zvm/locate.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -445,6 +447,17 @@ zc_compute_t *zc_compute_new(zc_server_t *srv, char *err, size_t errlen)
         snprintf(err, errlen, "system images: %s", e.msg);
         compute_free(&cx->iface);
         return NULL;
+    }
+    /* The caches every POSTed job fills are zerovm's: their bounds reach
+     * each zerovm through its environment (lib/cache.h). */
+    char bound[32];
+    if (cfg->exec_image_cache_set) {
+        snprintf(bound, sizeof bound, "%" PRIu64, cfg->exec_image_cache_max);
+        setenv(ZVM_IMAGE_CACHE_MAX_ENV, bound, 1);
+    }
+    if (cfg->exec_wasm_cache_set) {
+        snprintf(bound, sizeof bound, "%" PRIu64, cfg->exec_wasm_cache_max);
+        setenv(ZVM_WASM_CACHE_MAX_ENV, bound, 1);
     }
     /* [compute] zerovm, else $ZEROVM, next to zerocloud, PATH (libzvm's lookup). */
     cx->zerovm = cfg->exec_zerovm ? strdup(cfg->exec_zerovm) : zvm_locate_zerovm();

@@ -11,7 +11,8 @@
  *             (requests waiting for one, then 503), timeout (seconds per
  *             request, chained jobs included), max_request, max_job,
  *             max_nodes, chain_depth, max_output, memory (per node),
- *             zerovm (the binary), sysimages (a `name = /program` file)
+ *             zerovm (the binary), sysimages (a `name = /program` file),
+ *             image_cache_max, wasm_cache_max (bytes of zerovm's caches)
  *
  * A [users] section replaces the built-in user (test:tester, key testing,
  * .admin: the Swift all-in-one's).  Unknown sections or keys, duplicate
@@ -199,6 +200,8 @@ static int compute_key(zc_config_t *c, const char *k, const char *v, const char 
         {"chain_depth", 0, 1000, "chain_depth must be 0 to 1000"},
         {"max_output", 1, UINT64_MAX / 2, "bad max_output"},
         {"memory", 1 << 20, 1ULL << 40, "memory must be 1048576 to 1099511627776 bytes"},
+        {"image_cache_max", 0, UINT64_MAX / 2, "image_cache_max must be a number of bytes"},
+        {"wasm_cache_max", 0, UINT64_MAX / 2, "wasm_cache_max must be a number of bytes"},
     };
     if (!strcmp(k, "enabled"))
         return parse_bool(v, &c->exec_enabled) < 0 ? (*why = "enabled must be yes or no", -1) : 0;
@@ -232,7 +235,9 @@ static int compute_key(zc_config_t *c, const char *k, const char *v, const char 
         case 5: c->exec_max_nodes = (unsigned)x; break;
         case 6: c->exec_chain_depth = (unsigned)x; break;
         case 7: c->exec_max_output = x; break;
-        default: c->exec_memory = x; break;
+        case 8: c->exec_memory = x; break;
+        case 9: c->exec_image_cache_max = x; c->exec_image_cache_set = true; break;
+        default: c->exec_wasm_cache_max = x; c->exec_wasm_cache_set = true; break;
         }
         return 0;
     }

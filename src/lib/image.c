@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "zvm/tar.h"
+#include "lib/cache.h"
 #include "lib/lazy.h"
 #include "lib/util.h"
 
@@ -96,15 +98,13 @@ static int hash_file(const char *tar, int fd, char hex[HEX_LEN + 1], zvm_error_t
 
 /* ---- Unpacking ------------------------------------------------------------ */
 
-/* Unpack the archive open at fd into images/tmp (zvm_tar_unpack: members
- * checked, written beneath the tree), hashing it on the way into hex: the
- * bytes actually unpacked, whatever an earlier pass saw. */
-static int fill_tree(const char *tar, int fd, int images, const char *tmp, uint64_t max,
-                     char hex[HEX_LEN + 1], zvm_error_t *err)
+/* Unpack the archive open at fd into the tree at root (zvm_tar_unpack:
+ * members checked, written beneath the tree), hashing it on the way into
+ * hex: the bytes actually unpacked, whatever an earlier pass saw.  *used:
+ * the bytes it expanded to. */
+static int fill_tree(const char *tar, int fd, int root, uint64_t max, char hex[HEX_LEN + 1],
+                     uint64_t *used, zvm_error_t *err)
 {
-    cleanup_close int root = openat(images, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (root < 0 || fchmod(root, 0777) < 0)
-        return zvm_error_errno(err, errno, "image '%s': cannot open the temporary tree", tar);
     cleanup_md EVP_MD_CTX *md = NULL;
     if (md_start(&md) < 0)
         return zvm_error_set(err, ENOMEM, "out of memory");
@@ -116,6 +116,7 @@ static int fill_tree(const char *tar, int fd, int images, const char *tmp, uint6
     if (!t)
         return -1;
     int rc = zvm_tar_unpack(t, root, err) < 0 || zvm_tar_drain(t, err) < 0 ? -1 : 0;
+    *used = zvm_tar_used(t);
     zvm_tar_free(t);
     if (rc == 0 && md_finish(md, hex) < 0)
         rc = zvm_error_set(err, ENOMEM, "out of memory");
@@ -178,11 +179,32 @@ static int chown_tree(int dir, const char *name, uid_t uid, gid_t gid, int depth
     return rc;
 }
 
+static bool is_tree_name(const char *name)
+{
+    return strlen(name) == HEX_LEN && strspn(name, "0123456789abcdef") == HEX_LEN;
+}
+
+static const zvm_cache_kind_t trees_kind = {.is_entry = is_tree_name};
+
+/* The tree images/hex, held (cache.h): an fd to keep while it is in use,
+ * or -1 when it is not there (or was just pruned). */
+static int use_tree(int images, const char *hex)
+{
+    int fd = openat(images, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && zvm__cache_hold(images, hex, fd) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Move a complete tree into place; a concurrent run that got there first
  * wins, and ours goes.  Unpacked by root, the tree is given to nobody, the
  * id programs run as when zerovm runs as root (so a writable image can be
- * copied up by the overlay); the 0700 cache keeps everyone else out. */
-static int publish(int images, const char *tmp, const char *hex, const char *tar,
+ * copied up by the overlay); the 0700 cache keeps everyone else out.
+ * *root (held since it was made) becomes the hold on the published tree,
+ * or on the winner's. */
+static int publish(int images, const char *tmp, const char *hex, const char *tar, int *root,
                    zvm_error_t *err)
 {
     if (geteuid() == 0 && chown_tree(images, tmp, ZVM_IMAGE_ROOT_OWNER, ZVM_IMAGE_ROOT_OWNER, 0) < 0) {
@@ -191,32 +213,43 @@ static int publish(int images, const char *tmp, const char *hex, const char *tar
         return zvm_error_errno(err, saved, "image '%s': cannot give the tree to uid %u", tar,
                                ZVM_IMAGE_ROOT_OWNER);
     }
-    if (renameat(images, tmp, images, hex) == 0)
+    if (renameat(images, tmp, images, hex) == 0) {
+        futimens(*root, NULL);
         return 0;
+    }
     int saved = errno;
     zvm_remove_tree_at(images, tmp);
-    if (saved == EEXIST || saved == ENOTEMPTY)
+    close(steal_fd(root));
+    if ((saved == EEXIST || saved == ENOTEMPTY) && (*root = use_tree(images, hex)) >= 0)
         return 0;
     return zvm_error_errno(err, saved, "image '%s': cannot move the tree into place", tar);
 }
 
+/* Unpack into a fresh temporary tree, held from the start (so a pruner
+ * never takes it for a crash's leftover), and publish it; *hold receives
+ * the held tree. */
 static int unpack_tree(const char *tar, int fd, int images, uint64_t max, char hex[HEX_LEN + 1],
-                       zvm_error_t *err)
+                       int *hold, zvm_error_t *err)
 {
     char tmp[TMP_NAME_SIZE];
     if (make_temp_dir(images, tmp) < 0)
         return zvm_error_errno(err, errno, "image '%s': cannot make a temporary directory", tar);
-    if (fill_tree(tar, fd, images, tmp, max, hex, err) < 0) {
+    cleanup_close int root = openat(images, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    uint64_t used = 0;
+    if (root < 0 || flock(root, LOCK_SH) < 0 || fchmod(root, 0777) < 0) {
+        zvm_error_errno(err, errno, "image '%s': cannot open the temporary tree", tar);
         zvm_remove_tree_at(images, tmp);
         return -1;
     }
-    return publish(images, tmp, hex, tar, err);
-}
-
-static bool tree_exists(int images, const char *hex)
-{
-    struct stat st;
-    return fstatat(images, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (fill_tree(tar, fd, root, max, hex, &used, err) < 0) {
+        zvm_remove_tree_at(images, tmp);
+        return -1;
+    }
+    zvm__cache_note_size(images, hex, used);
+    if (publish(images, tmp, hex, tar, &root, err) < 0)
+        return -1;
+    *hold = steal_fd(&root);
+    return 0;
 }
 
 /* The index line for an archive's stat, without the hash. */
@@ -307,12 +340,27 @@ static int index_key(const char *tar, char key[HEX_LEN + 1], zvm_error_t *err)
     return 0;
 }
 
+static bool is_index_name(const char *name)
+{
+    return is_tree_name(name);
+}
+
+static const zvm_cache_kind_t index_kind = {.is_entry = is_index_name};
+
+/* Index lines are tiny; a miss only costs hashing the archive again. */
+#define INDEX_MAX (16u << 20)
+
 int zvm_image_unpack(const char *tar_path, const char *cache_dir, uint64_t max_bytes,
-                     char **out_dir, zvm_error_t *err)
+                     char **out_dir, int *hold, zvm_error_t *err)
 {
     struct stat st;
     char key[HEX_LEN + 1], hex[HEX_LEN + 1];
+    uint64_t bound;
     *out_dir = NULL;
+    if (hold)
+        *hold = -1;
+    if (zvm__cache_max(ZVM_IMAGE_CACHE_MAX_ENV, ZVM_IMAGE_CACHE_MAX_DEFAULT, &bound, err) < 0)
+        return -1;
     if (zvm__crypto_load(err) < 0)
         return zvm_error_prefix(err, "image '%s'", tar_path);
     cleanup_close int fd = open_archive(tar_path, &st, err);
@@ -326,18 +374,28 @@ int zvm_image_unpack(const char *tar_path, const char *cache_dir, uint64_t max_b
     if (images < 0 || index < 0)
         return zvm_error_errno(err, errno, "cache dir '%s': cannot open '%s'", cache_dir,
                                images < 0 ? "images" : "index");
-    if (!index_lookup(index, key, &st, hex) || !tree_exists(images, hex)) {
+    cleanup_close int held = -1;
+    if (!index_lookup(index, key, &st, hex) || (held = use_tree(images, hex)) < 0) {
         if (hash_file(tar_path, fd, hex, err) < 0)
             return -1;
-        if (!tree_exists(images, hex) &&
-            (zvm__archive_load(err) < 0 || unpack_tree(tar_path, fd, images, max_bytes, hex, err) < 0))
-            return -1;
+        if ((held = use_tree(images, hex)) < 0) {
+            if (zvm__archive_load(err) < 0 ||
+                unpack_tree(tar_path, fd, images, max_bytes, hex, &held, err) < 0)
+                return -1;
+            /* A new tree: bring the cache back under its bound.  Best
+             * effort: an entry that cannot go now goes next time. */
+            zvm_error_t ignored = {0};
+            zvm__cache_prune(images, &trees_kind, bound, &ignored);
+            zvm__cache_prune(index, &index_kind, INDEX_MAX, &ignored);
+        }
         index_store(index, key, &st, hex);
     }
     if (asprintf(out_dir, "%s/images/%s", cache_dir, hex) < 0) {
         *out_dir = NULL;
         return zvm_error_set(err, ENOMEM, "out of memory");
     }
+    if (hold)
+        *hold = steal_fd(&held);
     return 0;
 }
 

@@ -191,6 +191,7 @@ static int prepare_mounts(zvm_session_t *s, zvm_error_t *err)
         const zvm_nvram_fstab_t *f = &s->nvram.fstab[i];
         int c = zvm_session_find_channel(s, f->channel);
         zvm_mount_t *m = &s->mounts[s->nmounts];
+        m->hold = -1;
         if (!(m->target = strdup(f->mountpoint)))
             return zvm_error_set(err, ENOMEM, "out of memory");
         s->nmounts++;
@@ -203,7 +204,7 @@ static int prepare_mounts(zvm_session_t *s, zvm_error_t *err)
         if (!s->cache_dir && !(s->cache_dir = zvm_cache_dir(err)))
             return -1;
         if (zvm_image_unpack(s->manifest.channels[c].uri, s->cache_dir, s->manifest.memory,
-                             &m->source, err) < 0)
+                             &m->source, &m->hold, err) < 0)
             return -1;
     }
     /* Sorted by target, a parent ("/usr") sorts before its children. */
@@ -261,6 +262,8 @@ void zvm_session_release(zvm_session_t *s)
     for (size_t i = 0; i < s->nmounts; i++) {
         free(s->mounts[i].source);
         free(s->mounts[i].target);
+        if (s->mounts[i].hold >= 0)
+            close(s->mounts[i].hold);
     }
     free(s->mounts);
     strv_free(s->argv);

@@ -299,6 +299,11 @@ zvm_tar_t *zvm_tar_open(int fd, const char *label, const zvm_tar_limits_t *limit
     return t;
 }
 
+uint64_t zvm_tar_used(const zvm_tar_t *t)
+{
+    return t->used;
+}
+
 void zvm_tar_free(zvm_tar_t *t)
 {
     if (!t)

@@ -174,7 +174,7 @@ static char *image_member(struct build *b, size_t i, const char *name, int *rc)
             *rc = fail(b->err, ZVSH_SANDBOX, "%s", e.msg);
             return NULL;
         }
-        if (zvm_image_unpack(im->path, b->cache_dir, b->c->memory, &tree, &e) < 0) {
+        if (zvm_image_unpack(im->path, b->cache_dir, b->c->memory, &tree, NULL, &e) < 0) {
             *rc = fail(b->err, ZVSH_BAD, "image '%s': %s", im->path, e.msg);
             return NULL;
         }

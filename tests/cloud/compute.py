@@ -95,8 +95,9 @@ other:guest = guestkey .admin
 class Server:
     servers = []
 
-    def __init__(self, name, compute=""):
+    def __init__(self, name, compute="", env=None):
         self.name = name
+        self.env = env
         self.port = free_port()
         self.data = os.path.join(WORK, name + "-data")
         self.log = os.path.join(WORK, name + ".log")
@@ -112,7 +113,8 @@ class Server:
                 "--config", self.cfg]
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.logf,
-                                     stderr=self.logf)
+                                     stderr=self.logf,
+                                     env=dict(os.environ, **self.env) if self.env else None)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -312,6 +314,24 @@ def post_tar_image():
         r = s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": ct},
                   tar_bytes(members, gz))
         check(r.status == 200 and r.body == b"5 + 6 = 11\n", "%s: %r" % (ct, r))
+
+
+@case
+def image_cache_bounded():
+    """[compute] image_cache_max: the trees POSTed tars leave in zerovm's cache are pruned to the bound"""
+    cache = os.path.join(WORK, "bounded-cache")
+    os.mkdir(cache, 0o700)
+    s = Server("bounded", "image_cache_max = 1\n", env={"ZEROVM_CACHE_DIR": cache}).start()
+    smap = json.dumps([{"name": "example",
+                        "exec": {"path": "file://python2.7:python", "args": "main.py"},
+                        "devices": [{"name": "python2.7"}, {"name": "stdout"}]}]).encode()
+    for i in range(3):
+        r = s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": "application/x-tar"},
+                  tar_bytes({"boot/system.map": smap, "main.py": b"print(%d)\n" % i}))
+        check(r.status == 200 and r.body == b"%d\n" % i, "job %d: %r" % (i, r))
+    trees = [n for n in os.listdir(os.path.join(cache, "images")) if not n.startswith(".")]
+    check(len(trees) == 1, "three distinct images with room for none but the one in use: %r" % trees)
+    s.stop()
 
 
 @case

@@ -182,6 +182,17 @@ is "$(program_output)" "data" "directory image: the host directory is visible re
 [ ! -e "$WORK/tree/sub/new.txt" ]
 ok $? "images: nothing written inside reached the host tree"
 
+# --- the image cache's bound -------------------------------------------------
+mkdir -m 700 "$WORK/bounded"
+ZEROVM_CACHE_DIR="$WORK/bounded" run "$WORK/m-img2"
+echo more > "$WORK/tree/sub/more.txt" && tar -C "$WORK/tree" -cf "$WORK/data.tar" .
+ZEROVM_CACHE_DIR="$WORK/bounded" run --image-cache-max=0 "$WORK/m-img2"
+is "$(program_output):$(ls "$WORK/bounded/images" | wc -l)" "data:1" \
+    "--image-cache-max=0: a new tree leaves only itself (the one in use) in the cache"
+run --image-cache-max=lots "$WORK/m-img2"
+is "$RC:$(cat "$WORK/err")" "2:zerovm: bad --image-cache-max 'lots' (bytes, a decimal number)" \
+    "--image-cache-max: a bad value is a usage error naming it"
+
 # --- json report -------------------------------------------------------------
 run --report=json "$WORK/m-exit"
 echo "$(tail -n 1 "$WORK/out")" | python3 -c '

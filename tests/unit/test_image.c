@@ -119,10 +119,13 @@ static int count_entries(const char *dir, const char *prefix)
     return n;
 }
 
+/* Trees: the names of images/ that are not the cache's own (".lock",
+ * ".<tree>.size", temporaries). */
 static int count_trees(void)
 {
     char p[256];
-    return count_entries(at(p, sizeof p, cache, "images"), "");
+    return count_entries(at(p, sizeof p, cache, "images"), "") -
+           count_entries(at(p, sizeof p, cache, "images"), ".");
 }
 
 static bool no_temp_left(void)
@@ -277,7 +280,7 @@ static int unpack(const char *tar, uint64_t max, char **dir, zvm_error_t *err)
 {
     zvm_error_clear(err);
     *dir = NULL;
-    return zvm_image_unpack(tar, cache, max, dir, err);
+    return zvm_image_unpack(tar, cache, max, dir, NULL, err);
 }
 
 /* The archive is refused with a message naming it and containing `want`,
@@ -911,7 +914,7 @@ static void test_concurrent(void)
                 _exit(2);
             zvm_error_t err;
             char *dir = NULL;
-            int rc = zvm_image_unpack(path, cache, 64 * MiB, &dir, &err);
+            int rc = zvm_image_unpack(path, cache, 64 * MiB, &dir, NULL, &err);
             _exit(rc == 0 && strcmp(dir, want) == 0 ? 0 : 1);
         }
     }
@@ -927,6 +930,189 @@ static void test_concurrent(void)
     tap_ok(ok == N, "race: %d of %d concurrent runs got the tree", ok, N);
     tap_ok(count_trees() == trees + 1 && no_temp_left(), "race: one tree, no temporary left");
     tap_ok(count_entries(want, "") == 10, "race: the tree is complete");
+}
+
+/* ---- the bound: least recently used trees go, held ones stay ------------------ */
+
+static char pcache[128];       /* a cache of its own for these tests */
+
+/* tars/lru-<i>.tar: one 10000-byte member "f" holding i, so it expands to
+ * 10512 bytes (data plus 512 per member). */
+#define LRU_TREE 10512u
+
+static const char *lru_tar(int i, char *path, size_t size)
+{
+    char name[32];
+    snprintf(name, sizeof name, "lru-%d.tar", i);
+    at(path, size, tars, name);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return path;
+    struct archive *a = tw_open(path, size, name, FMT_TAR);
+    char data[10000];
+    memset(data, 'a' + i % 26, sizeof data);
+    snprintf(data, sizeof data, "%d", i);
+    tw_entry(a, "f", AE_IFREG, 0644, NULL, false, data, sizeof data);
+    tw_close(a);
+    return path;
+}
+
+/* Unpack lru-<i>.tar into pcache; its tree's hex into hex (when given); the
+ * hold, when asked for, into *hold. */
+static int lru_unpack(int i, char hex[65], int *hold)
+{
+    char path[256];
+    zvm_error_t err = {0};
+    char *dir = NULL;
+    int rc = zvm_image_unpack(lru_tar(i, path, sizeof path), pcache, 64 * MiB, &dir, hold, &err);
+    if (rc < 0)
+        printf("# lru-%d: %s\n", i, err.msg);
+    if (hex)
+        snprintf(hex, 65, "%s", rc == 0 ? strrchr(dir, '/') + 1 : "");
+    free(dir);
+    return rc;
+}
+
+static bool tree_there(const char *hex)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/images/%s/f", pcache, hex);
+    return access(p, F_OK) == 0;
+}
+
+/* Make a tree look used at time t (seconds): the order of use, without
+ * depending on the clock. */
+static void used_at(const char *hex, time_t t)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/images/%s", pcache, hex);
+    struct timespec ts[2] = {{.tv_sec = t}, {.tv_sec = t}};
+    utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static int pcount(void)
+{
+    char p[256];
+    return count_entries(at(p, sizeof p, pcache, "images"), "") -
+           count_entries(at(p, sizeof p, pcache, "images"), ".");
+}
+
+static void set_bound(uint64_t bytes)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%" PRIu64, bytes);
+    setenv("ZEROVM_IMAGE_CACHE_MAX", v, 1);
+}
+
+static void test_prune(void)
+{
+    char hex[12][65];
+    at(pcache, sizeof pcache, tmp, "pcache");
+    mkdir(pcache, 0700);
+
+    /* Room for three trees: the fourth and fifth push out the oldest. */
+    set_bound(3 * LRU_TREE + 100);
+    bool ok = true;
+    for (int i = 1; i <= 5; i++) {
+        ok &= lru_unpack(i, hex[i], NULL) == 0;
+        used_at(hex[i], 1000 + i);
+    }
+    tap_ok(ok && pcount() == 3, "bound: five trees into room for three leave three (%d)", pcount());
+    tap_ok(!tree_there(hex[1]) && !tree_there(hex[2]) && tree_there(hex[3]) && tree_there(hex[4]) &&
+           tree_there(hex[5]), "bound: the two least recently used went, the newest stayed");
+    char p[512];
+    snprintf(p, sizeof p, "%s/images/.%s.size", pcache, hex[1]);
+    tap_ok(access(p, F_OK) < 0 && count_entries(at(p, sizeof p, pcache, "images"), ".tmp-") == 0, "bound: a pruned tree's size record went too");
+
+    /* A hit is a use: lru-3, used again, outlives lru-4. */
+    ok = lru_unpack(3, NULL, NULL) == 0;
+    ok &= lru_unpack(6, hex[6], NULL) == 0;
+    tap_ok(ok && tree_there(hex[3]) && !tree_there(hex[4]) && tree_there(hex[5]) &&
+           tree_there(hex[6]), "bound: a tree used again is kept, the one used least recently goes");
+
+    /* Held by a running process: survives a bound of 0, goes once released. */
+    int ready[2], release[2];
+    if (pipe(ready) < 0 || pipe(release) < 0) {
+        tap_ok(0, "held: pipes");
+        return;
+    }
+    ok = lru_unpack(7, hex[7], NULL) == 0; /* made here: the child's is a hit */
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        close(release[1]);
+        int hold = -1;
+        char c = lru_unpack(7, NULL, &hold) == 0 && hold >= 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(release[0], &c, 1) < 0)
+            _exit(2);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(release[0]);
+    char c = 0;
+    ok &= read(ready[0], &c, 1) == 1 && c == 'y';
+    used_at(hex[7], 1); /* the oldest of all */
+    set_bound(0);
+    ok &= lru_unpack(8, hex[8], NULL) == 0;
+    tap_ok(ok && tree_there(hex[7]), "held: a tree a running process holds survives a bound of 0");
+    tap_ok(!tree_there(hex[3]) && !tree_there(hex[5]) && !tree_there(hex[6]),
+           "held: the trees no one holds went (%d left)", pcount());
+    tap_ok(tree_there(hex[8]), "held: the tree being unpacked is held until it is returned");
+    close(release[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(ready[0]);
+    ok = lru_unpack(9, hex[9], NULL) == 0;
+    tap_ok(ok && !tree_there(hex[7]) && !tree_there(hex[8]) && tree_there(hex[9]) && pcount() == 1,
+           "held: released, it goes at the next prune (%d left)", pcount());
+
+    /* Two processes filling one cache with room for one tree: every tree a
+     * run holds stays whole while held, and nothing half-made is left. */
+    set_bound(LRU_TREE);
+    pid_t pids[2];
+    for (int w = 0; w < 2; w++) {
+        pids[w] = fork();
+        if (pids[w] == 0) {
+            int bad = 0;
+            for (int round = 0; round < 40; round++) {
+                /* Every third round both use one archive: hits on a tree
+                 * the other process may be pruning. */
+                int i = round % 3 == 0 ? 19 : 20 + w * 40 + round, hold = -1;
+                char h[65], f[512], got[16] = "";
+                if (lru_unpack(i, h, &hold) < 0 || hold < 0) {
+                    bad++;
+                    continue;
+                }
+                snprintf(f, sizeof f, "%s/images/%s/f", pcache, h);
+                FILE *in = fopen(f, "re");
+                if (!in || !fgets(got, sizeof got, in) || atoi(got) != i)
+                    bad++;
+                if (in)
+                    fclose(in);
+                close(hold);
+            }
+            _exit(bad ? 1 : 0);
+        }
+    }
+    int good = 0;
+    for (int w = 0; w < 2; w++)
+        if (pids[w] > 0 && waitpid(pids[w], &status, 0) == pids[w] && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            good++;
+    at(p, sizeof p, pcache, "images");
+    tap_ok(good == 2, "two processes: every held tree was whole while held (%d of 2 clean)", good);
+    tap_ok(count_entries(p, ".tmp-") == 0 && count_entries(p, ".trash-") == 0 && pcount() <= 2,
+           "two processes: no temporary or trash left, the bound kept (%d trees)", pcount());
+    unsetenv("ZEROVM_IMAGE_CACHE_MAX");
+
+    setenv("ZEROVM_IMAGE_CACHE_MAX", "lots", 1);
+    zvm_error_t err = {0};
+    char *dir = NULL, path[256];
+    int rc = zvm_image_unpack(lru_tar(1, path, sizeof path), pcache, 64 * MiB, &dir, NULL, &err);
+    tap_ok(rc < 0 && strcmp(err.msg, "ZEROVM_IMAGE_CACHE_MAX: bad size 'lots' (bytes, a decimal number)") == 0,
+           "bound: a bad ZEROVM_IMAGE_CACHE_MAX is an error naming it (%s)", err.msg);
+    free(dir);
+    unsetenv("ZEROVM_IMAGE_CACHE_MAX");
 }
 
 /* ---- the cache directory ------------------------------------------------------ */
@@ -1033,6 +1219,7 @@ int main(void)
     test_hostile_other();
     test_tar_api();
     test_concurrent();
+    test_prune();
     test_cache_dir();
     tap_ok(count_entries("/proc/self/fd", "") == fds, "no file descriptor leaked (%d, %d)", fds,
            count_entries("/proc/self/fd", ""));

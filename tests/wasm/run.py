@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import traceback
 
@@ -234,7 +235,7 @@ class Ctx:
     def run(self, prog, args=(), *, timeout=20, memory=256 * MIB, channels=(), env=(), fstab=(),
             time_seconds=None, seed=None, stdin_uri="/dev/stdin", stdin_limits="8192,8192",
             text_report=False, engine=None, program=None, cache=None, outer=OUTER, argv0=None,
-            raw_args=None, stdout_etag=0):
+            raw_args=None, stdout_etag=0, extra_env=None):
         """Run a program under zerovm.  prog: a module name in PROGS (or
         'native_x'); program: an explicit host path instead.  channels:
         extra Channel values (uri,alias,...), after stdin, stdout, stderr,
@@ -275,6 +276,7 @@ class Ctx:
         cmd = [TIMEOUT_BIN, "-k", "5", str(outer)] + cmd
         envv = dict(os.environ, ZEROVM_CACHE_DIR=cache or CACHE)
         envv["ZVM_HOST_SECRET_ENV"] = "HOST-ENV-MUST-NOT-LEAK"
+        envv.update(extra_env or {})
         t0 = time.monotonic()
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, env=envv, cwd=self.dir)
         r.wall = time.monotonic() - t0
@@ -622,12 +624,18 @@ def _(ctx):
 # ==== the compile cache =======================================================
 
 def cache_entries(cache):
+    """Each entry's identity: (inode, size).  Its mtime is when it was last used."""
     d = os.path.join(cache, "wasm")
     out = {}
     for p in sorted(glob.glob(os.path.join(d, "*.so"))):
         st = os.stat(p)
-        out[os.path.basename(p)] = (st.st_ino, st.st_mtime_ns, st.st_size)
+        out[os.path.basename(p)] = (st.st_ino, st.st_size)
     return out
+
+
+def cache_mtimes(cache):
+    return {os.path.basename(p): os.stat(p).st_mtime_ns
+            for p in glob.glob(os.path.join(cache, "wasm", "*.so"))}
 
 
 @case("cache: the first run stores one .so under $ZEROVM_CACHE_DIR/wasm, the second reuses it")
@@ -638,17 +646,68 @@ def _(ctx):
     ctx.expect(r1, "ok", 0)
     e1 = cache_entries(cache)
     ctx.check(len(e1) == 1, f"cache entries after the first run: {sorted(e1)}")
+    so = os.path.join(cache, "wasm", next(iter(e1), "none"))
+    if os.path.exists(so):
+        os.utime(so, ns=(10**9, 10**9))
     r2 = ctx.run("hello", cache=cache)
     ctx.expect(r2, "ok", 0)
     ctx.check(r2.out == b"hello from wasm\n", f"second run stdout {r2.out!r}")
     e2 = cache_entries(cache)
     ctx.check(e2 == e1, f"the second run changed the cache: {e1} -> {e2}")
+    ctx.check(all(t > 10**9 for t in cache_mtimes(cache).values()),
+              f"a reused entry's mtime is set to when it was used: {cache_mtimes(cache)}")
     r3 = ctx.run("exit_code", ["return", "1"], cache=cache)
     ctx.expect(r3, "ok", 1)
     e3 = cache_entries(cache)
     ctx.check(len(e3) == 2 and all(e3.get(k) == v for k, v in e1.items()),
               f"another module: entries {sorted(e3)} (expected the old one + one new)")
     ctx.note(f"first run {r1.wall:.2f} s (compile), second {r2.wall:.2f} s (cached)")
+
+
+@case("cache: past ZEROVM_WASM_CACHE_MAX the least recently used entries go; one a running sandbox holds stays")
+def _(ctx):
+    cache = ctx.path("cache-bound")
+    os.mkdir(cache, 0o700)
+    ctx.expect(ctx.run("hello", cache=cache), "ok", 0)
+    ctx.expect(ctx.run("exit_code", ["return", "1"], cache=cache), "ok", 1)
+    old = cache_entries(cache)
+    if not ctx.check(len(old) == 2, f"two entries first: {sorted(old)}"):
+        return
+    # The holder's object is in the cache before it runs: it holds a hit.
+    ctx.expect(ctx.run("copy", ["/dev/stdin", "/dev/stdout", "1000"], cache=cache), "ok", 0)
+    mine = [k for k in cache_entries(cache) if k not in old]
+    # A sandbox that stays running: its stdin is a FIFO nobody writes yet.
+    # Its own case directory, so the runs here do not take it for a leftover.
+    hctx = Ctx(ctx.name + " (holder)")
+    fifo = hctx.path("hold.fifo")
+    os.mkfifo(fifo)
+    held = []
+    t = threading.Thread(target=lambda: held.append(hctx.run(
+        "copy", ["/dev/stdin", "/dev/stdout", "1000"], stdin_uri=fifo, stdin_limits="100,100000",
+        cache=cache)))
+    t.start()
+    w = open(fifo, "wb")  # returns once the program opened it: past validation, its object held
+    ctx.check(len(mine) == 1 and sorted(cache_entries(cache)) == sorted(list(old) + mine),
+              f"the running program's entry: {mine}, a hit")
+    for i, name in enumerate(sorted(old) + mine):
+        os.utime(os.path.join(cache, "wasm", name), ns=(10**9 * (i + 1),) * 2)
+    # The held entry is now the oldest of all; a bound of 0 keeps only what is held.
+    os.utime(os.path.join(cache, "wasm", mine[0]), ns=(1, 1))
+    r = ctx.run("pattern", ["3", "100"], cache=cache, channels=[output_channel(ctx, put_size=1000, etag=1)],
+                extra_env={"ZEROVM_WASM_CACHE_MAX": "0"})
+    ctx.expect(r, "ok", 0)
+    after = cache_entries(cache)
+    ctx.check(mine[0] in after, f"the entry of the running sandbox was removed: {sorted(after)}")
+    ctx.check(not any(k in after for k in old), f"unheld entries past the bound stayed: {sorted(after)}")
+    ctx.check(len(after) == 2, f"the held entry and the one just built (held while pruning): {sorted(after)}")
+    w.write(b"bye")
+    w.close()
+    t.join(60)
+    ctx.check(bool(held) and held[0].state == "ok", "the held sandbox ran to its end")
+    ctx.failures += [f"holder: {f}" for f in hctx.failures]
+    ctx.expect(ctx.run("hello", cache=cache, extra_env={"ZEROVM_WASM_CACHE_MAX": "0"}), "ok", 0)
+    last = cache_entries(cache)
+    ctx.check(len(last) == 1 and mine[0] not in last, f"released, it went at the next build: {sorted(last)}")
 
 
 def corrupt_cache_case(how):

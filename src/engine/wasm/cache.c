@@ -16,6 +16,11 @@
  * object under the final name.  Each entry ends with a trailer holding the
  * SHA-256 of everything before it; an entry whose trailer does not match
  * (truncated, overwritten, bit rot) is removed and built again.
+ *
+ * The directory is a bounded cache (lib/cache.h): an entry is held (shared
+ * flock) from before it has its name, or from when it is found, until the
+ * session ends, and a new entry prunes the least recently used others past
+ * $ZEROVM_WASM_CACHE_MAX bytes (default 1 GiB).
  */
 #include "engine/wasm/wasm.h"
 
@@ -27,11 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/cache.h"
 #include "lib/util.h"
 #include "zvm/locate.h"
 
@@ -138,22 +145,16 @@ int zvm__wasm_key(const unsigned char *module, size_t size, const zvm_wasm_tools
     return 0;
 }
 
-/* A descriptor of the entry at `path` when it holds an intact object, or
- * -1 (absent or damaged).  The object is later loaded through this very
- * descriptor, so what was checked is what runs. */
-static int entry_open_intact(const char *path, uint64_t *initial_pages)
+/* Is the entry open at fd an intact object?  The object is later loaded
+ * through this very descriptor, so what was checked is what runs. */
+static bool entry_intact(int fd, uint64_t *initial_pages)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     struct stat st;
     void *map = MAP_FAILED;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
         (size_t)st.st_size < sizeof(trailer_t) ||
-        (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
-        close(fd);
-        return -1;
-    }
+        (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+        return false;
     trailer_t tr;
     size_t payload = (size_t)st.st_size - sizeof tr;
     memcpy(&tr, (const char *)map + payload, sizeof tr);
@@ -167,7 +168,24 @@ static int entry_open_intact(const char *path, uint64_t *initial_pages)
         *initial_pages = tr.initial_pages;
     }
     munmap(map, (size_t)st.st_size);
-    if (!ok) {
+    return ok;
+}
+
+/* The entry dir/name, held (lib/cache.h: a shared lock for as long as the
+ * object may run, so no pruner removes it), or -1 when it is absent, was
+ * just pruned, or is not intact (*damaged). */
+static int entry_open_held(int dir, const char *name, uint64_t *initial_pages, bool *damaged)
+{
+    *damaged = false;
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (zvm__cache_hold(dir, name, fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (!entry_intact(fd, initial_pages)) {
+        *damaged = true;
         close(fd);
         return -1;
     }
@@ -433,24 +451,11 @@ static int append_trailer(const char *path, unsigned long initial_pages, zvm_err
     return 0;
 }
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            unlinkat(dirfd(d), e->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
+/* Compile the module into dir/entry; *held receives the new entry, held
+ * since before it had its name. */
 static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_t *t,
-                 const char *key, const char *dir, const char *entry, zvm_error_t *err,
-                 bool *invalid)
+                 const char *key, const char *dir, const char *entry, int *held,
+                 zvm_error_t *err, bool *invalid)
 {
     char tmp[4096], wasm[4096], c[4096], so[4096], errfile[4096], incl[4096];
     snprintf(tmp, sizeof tmp, "%.3000s/build.XXXXXX", dir);
@@ -518,10 +523,15 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     }
     if (append_trailer(so, initial_pages, err) < 0)
         goto out;
+    if ((*held = open(so, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || flock(*held, LOCK_SH) < 0) {
+        zvm_error_errno(err, errno, "cannot read back '%s'", so);
+        goto out;
+    }
     if (rename(so, entry) < 0) {
         zvm_error_errno(err, errno, "cannot store '%s'", entry);
         goto out;
     }
+    futimens(*held, NULL);
     {
         /* In a block: a goto above must not skip a descriptor to close. */
         cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -530,10 +540,25 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     }
     ret = 0;
 out:
+    if (ret < 0 && *held >= 0)
+        close(steal_fd(held));
     free(plain);
-    remove_tree(tmp);
+    zvm_remove_tree_at(AT_FDCWD, tmp);
     return ret;
 }
+
+static bool is_object_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n == 64 + 3 && strspn(name, "0123456789abcdef") == 64 && strcmp(name + 64, ".so") == 0;
+}
+
+static bool is_build_dir(const char *name)
+{
+    return strncmp(name, "build.", 6) == 0;
+}
+
+static const zvm_cache_kind_t objects_kind = {.is_entry = is_object_name, .is_temp = is_build_dir};
 
 int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache_dir,
                      zvm_wasm_object_t *obj, zvm_error_t *err)
@@ -542,7 +567,9 @@ int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache
     obj->fd = -1;
     zvm_wasm_tools_t t;
     char dir[4096];
-    if (zvm__wasm_tools(&t, err) < 0)
+    uint64_t bound;
+    if (zvm__cache_max(ZVM_WASM_CACHE_MAX_ENV, ZVM_WASM_CACHE_MAX_DEFAULT, &bound, err) < 0 ||
+        zvm__wasm_tools(&t, err) < 0)
         return -1;
     int ret = -1;
     if (zvm__wasm_key(module, size, &t, obj->key, err) < 0)
@@ -561,23 +588,34 @@ int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache
         zvm_error_set(err, ENOMEM, "out of memory");
         goto out;
     }
-    if ((obj->fd = entry_open_intact(obj->path, &obj->initial_pages)) >= 0) {
+    const char *name = strrchr(obj->path, '/') + 1;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        zvm_error_errno(err, errno, "cannot open '%s'", dir);
+        goto out;
+    }
+    bool damaged = false;
+    if ((obj->fd = entry_open_held(dfd, name, &obj->initial_pages, &damaged)) >= 0) {
         ret = 0;
         goto out;
     }
     /* Absent or damaged: (re)build.  A damaged entry goes first, so that
      * nobody loads it while we compile. */
-    if (unlink(obj->path) == 0)
+    if (damaged && unlinkat(dfd, name, 0) == 0)
         obj->rebuilt = true;
     uint64_t t0 = zvm_now_ns();
-    if (build(module, size, &t, obj->key, dir, obj->path, err, &obj->invalid) < 0)
+    if (build(module, size, &t, obj->key, dir, obj->path, &obj->fd, err, &obj->invalid) < 0)
         goto out;
     obj->compiled = true;
     obj->compile_seconds = (double)(zvm_now_ns() - t0) / 1e9;
-    if ((obj->fd = entry_open_intact(obj->path, &obj->initial_pages)) < 0) {
+    if (!entry_intact(obj->fd, &obj->initial_pages)) {
         zvm_error_set(err, EIO, "the compiled module cannot be read back from '%s'", obj->path);
         goto out;
     }
+    /* A new entry: bring the cache back under its bound.  Best effort: an
+     * entry that cannot go now (in use) goes next time. */
+    zvm_error_t ignored = {0};
+    zvm__cache_prune(dfd, &objects_kind, bound, &ignored);
     ret = 0;
 out:
     zvm__wasm_tools_release(&t);
