@@ -271,8 +271,10 @@ int zvm_job_write_immediate(const zvm_job_result_t *res, int fd, zvm_error_t *er
 
 /* ---- Apps: a directory or a tar holding boot/system.map ------------------ */
 
-/* Read boot/system.map (or boot/cluster.map) from a tar.  ENOENT: a tar
- * without a map; EINVAL: not a tar. */
+/* Read boot/system.map (or boot/cluster.map) from a tar, through libzvm's
+ * archive reader (zvm/tar.h).  ENOENT: a tar without a map; EINVAL: not a
+ * tar; EPERM: a hostile member, refused with "'TAR_PATH': <the member and
+ * why>". */
 int zvm_job_tar_read_map(const char *tar_path, char **text, size_t *len, zvm_error_t *err);
 /* The same, reading the whole archive: E2BIG when its members expand past
  * max_expanded bytes (a tar bomb), before anything is unpacked. */

@@ -128,6 +128,8 @@ static int app_map(zc_exec_t *x, const char *path, zc_job_input_t *in, bool quie
         zc_exec_error(x, 400, "System boot map was not found in the app");
     else if (err.code == E2BIG)
         zc_exec_error(x, 413, "The app expands past %llu bytes", (unsigned long long)max);
+    else if (err.code == EPERM)
+        zc_exec_error(x, 422, "Could not read the app: %s", zc_tar_refusal(err.msg, path));
     else
         zc_exec_error(x, 422, "Could not read the app: not a valid tar archive");
     return -1;

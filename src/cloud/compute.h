@@ -87,6 +87,9 @@ bool zc_pool_acquire(zc_cx_t *cx, double deadline);
 void zc_pool_release(zc_cx_t *cx);
 
 /* ---- execute.c ---- */
+/* Why libzvmjob refused a member of the tar at path (EPERM), without the
+ * host path that starts its message. */
+const char *zc_tar_refusal(const char *msg, const char *path);
 /* The body has arrived: build the job of a POST and run it (answers). */
 void zc_execute_post(zc_exec_t *x);
 /* Run the input (and its chain) in a slot of the pool; answers. */

@@ -191,6 +191,14 @@ static int load_json(zc_exec_t *x, const char *path, zc_job_input_t *in, bool ch
     return 0;
 }
 
+const char *zc_tar_refusal(const char *msg, const char *path)
+{
+    size_t n = strlen(path);
+    if (msg[0] == '\'' && strncmp(msg + 1, path, n) == 0 && strncmp(msg + 1 + n, "': ", 3) == 0)
+        return msg + n + 4;
+    return "a member is refused";
+}
+
 static int load_tar(zc_exec_t *x, const char *path, zc_job_input_t *in)
 {
     zvm_error_t err = {0};
@@ -202,6 +210,8 @@ static int load_tar(zc_exec_t *x, const char *path, zc_job_input_t *in)
             zc_exec_error(x, 413, "The image expands past %llu bytes", (unsigned long long)max);
         else if (err.code == ENOMEM)
             zc_exec_error(x, 500, "out of memory");
+        else if (err.code == EPERM)
+            zc_exec_error(x, 422, "Could not read the image: %s", zc_tar_refusal(err.msg, path));
         else
             zc_exec_error(x, 422, "Could not read the image: not a valid tar archive");
         return -1;

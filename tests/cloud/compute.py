@@ -731,6 +731,20 @@ def spec_errors():
     r = s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": "application/x-tar"},
               b"this is not a tar archive at all" * 40)
     check(r.status == 422, "corrupt tar: %r" % r)
+    # a hostile member: refused by name, without the server's own paths
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        ti = tarfile.TarInfo("etc")
+        ti.type, ti.linkname = tarfile.SYMTYPE, "/etc"
+        t.addfile(ti)
+        smap = json.dumps([py_group("x", "-c pass")]).encode()
+        ti = tarfile.TarInfo("boot/system.map")
+        ti.size = len(smap)
+        t.addfile(ti, io.BytesIO(smap))
+    r = s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": "application/x-tar"},
+              buf.getvalue())
+    check(r.status == 422 and r.body == b"Could not read the image: symlink 'etc' -> '/etc': "
+          b"target is absolute\n", "hostile member: %r" % r)
     r = s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": "application/python"},
               b"print('no shebang')\n")
     check(r.status == 400 and r.body == b"Unsupported Content-Type\n", "unsupported: %r" % r)
