@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -883,6 +888,52 @@ static void test_tar_api(void)
     close(fd);
 }
 
+/* A kernel without openat2 (before 5.6, or a filter refusing it): the
+ * unpacker says so, naming the feature, and writes nothing. */
+static void test_no_openat2(void)
+{
+    char path[256];
+    struct archive *a = tw_open(path, sizeof path, "old-kernel.tar", FMT_TAR);
+    tw_file(a, "d/f", 0644, "f\n");
+    tap_ok(tw_close(a), "no openat2: archive written");
+    int msg[2];
+    if (pipe(msg) < 0) {
+        tap_ok(0, "no openat2: pipe");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(msg[0]);
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+            _exit(2);
+        zvm_error_t err = {0};
+        char *dir = NULL;
+        int rc = unpack(path, MiB, &dir, &err);
+        if (write(msg[1], err.msg, strlen(err.msg)) < 0)
+            _exit(3);
+        _exit(rc < 0 ? 0 : 1);
+    }
+    close(msg[1]);
+    char got[1024] = "";
+    ssize_t n = read(msg[0], got, sizeof got - 1);
+    got[n > 0 ? n : 0] = '\0';
+    close(msg[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+           strstr(got, "cannot unpack: the kernel lacks openat2 (Linux 5.6 or later"),
+           "no openat2: refused, naming the missing kernel feature (%s)", got);
+    tap_ok(no_temp_left(), "no openat2: no temporary left");
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 static void test_concurrent(void)
@@ -1218,6 +1269,7 @@ int main(void)
     test_hostile_list();
     test_hostile_other();
     test_tar_api();
+    test_no_openat2();
     test_concurrent();
     test_prune();
     test_cache_dir();
