@@ -213,15 +213,27 @@ static int publish(int images, const char *tmp, const char *hex, const char *tar
         return zvm_error_errno(err, saved, "image '%s': cannot give the tree to uid %u", tar,
                                ZVM_IMAGE_ROOT_OWNER);
     }
-    if (renameat(images, tmp, images, hex) == 0) {
-        futimens(*root, NULL);
-        return 0;
+    /* Another run's tree in place is used instead of ours; one pruned
+     * between our rename and our hold frees the name for another try. */
+    int saved = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        if (renameat(images, tmp, images, hex) == 0) {
+            futimens(*root, NULL);
+            return 0;
+        }
+        saved = errno;
+        if (saved != EEXIST && saved != ENOTEMPTY)
+            break;
+        int other = use_tree(images, hex);
+        if (other >= 0) {
+            zvm_remove_tree_at(images, tmp);
+            close(steal_fd(root));
+            *root = other;
+            return 0;
+        }
     }
-    int saved = errno;
     zvm_remove_tree_at(images, tmp);
     close(steal_fd(root));
-    if ((saved == EEXIST || saved == ENOTEMPTY) && (*root = use_tree(images, hex)) >= 0)
-        return 0;
     return zvm_error_errno(err, saved, "image '%s': cannot move the tree into place", tar);
 }
 
