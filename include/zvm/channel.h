@@ -15,6 +15,16 @@
  *    (offset + length <= put_size), so a far offset cannot grow the host
  *    file without a byte being counted.
  *  - Every successful read or write call counts one operation.
+ *  - Positioned reads and writes on a sequential side ignore the offset
+ *    (a stream), as in the original.
+ *  - Changing a file's size (truncate, allocate) is a write of no byte: only
+ *    on a random-write side of a file (EINVAL on a stream, as ftruncate on
+ *    a pipe), it counts one write operation, and it fails with -EDQUOT when
+ *    no write operation is left or the size would pass put_size.
+ *  - A copy between descriptors in the kernel (sendfile, splice, ...) never
+ *    moves channel bytes: it fails with -EDQUOT when the channel could pass
+ *    no byte at all, and otherwise with -EINVAL so that callers fall back
+ *    to read and write, which are counted.
  * The etag (when on) is the MD5 of every byte that passed, in order, reads
  * and writes alike: for an output written once from the start, it equals the
  * MD5 of the resulting file (what an object store reports as its ETag).
@@ -69,6 +79,16 @@ int zvm_channel_open(zvm_channel_t *ch, const zvm_channel_spec_t *spec,
  * On a sequential side the offset is ignored, as in the original. */
 ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset);
 ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t offset);
+
+/* ftruncate and fallocate (mode 0 or FALLOC_FL_KEEP_SIZE) by the rules
+ * above; 0 or -errno. */
+int zvm_channel_truncate(zvm_channel_t *ch, int64_t length);
+int zvm_channel_allocate(zvm_channel_t *ch, int mode, int64_t offset, int64_t length);
+
+/* A copy call with ch as its source or destination: -EDQUOT when no byte
+ * could pass, 0 for a source at its end (the copy reads end of data),
+ * -EINVAL otherwise (the caller falls back to read and write). */
+int zvm_channel_copy_check(zvm_channel_t *ch, bool source);
 
 /* lseek semantics for seekable channels, -ESPIPE otherwise. */
 int64_t zvm_channel_seek(zvm_channel_t *ch, int64_t offset, int whence);

@@ -335,6 +335,68 @@ ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t 
     return (ssize_t)done;
 }
 
+/* A change of size on a random-write file: one write operation, and the
+ * file may not pass put_size (as a random write may not). */
+static int resize_check(zvm_channel_t *ch, int64_t end)
+{
+    const uint64_t *lim = ch->spec->limits;
+    if (!ch->writable || ch->used[ZVM_LIMIT_PUTS] >= lim[ZVM_LIMIT_PUTS] ||
+        (uint64_t)end > lim[ZVM_LIMIT_PUT_SIZE]) {
+        ch->quota_hit = true;
+        return -EDQUOT;
+    }
+    return random_write(ch) && ch->fd >= 0 ? 0 : -EINVAL;
+}
+
+int zvm_channel_truncate(zvm_channel_t *ch, int64_t length)
+{
+    if (length < 0)
+        return -EINVAL;
+    int rc = resize_check(ch, length);
+    if (rc < 0)
+        return rc;
+    if (ftruncate(ch->fd, (off_t)length) < 0)
+        return -errno;
+    ch->used[ZVM_LIMIT_PUTS]++;
+    return 0;
+}
+
+int zvm_channel_allocate(zvm_channel_t *ch, int mode, int64_t offset, int64_t length)
+{
+    if (offset < 0 || length <= 0 || offset > INT64_MAX - length)
+        return -EINVAL;
+    if (mode & ~FALLOC_FL_KEEP_SIZE)
+        return -EOPNOTSUPP; /* punching or moving bytes would change what passed */
+    int rc = resize_check(ch, offset + length);
+    if (rc < 0)
+        return rc == -EINVAL ? -ESPIPE : rc;
+    if (fallocate(ch->fd, mode, (off_t)offset, (off_t)length) < 0)
+        return -errno;
+    ch->used[ZVM_LIMIT_PUTS]++;
+    return 0;
+}
+
+int zvm_channel_copy_check(zvm_channel_t *ch, bool source)
+{
+    const uint64_t *lim = ch->spec->limits;
+    bool none;
+    if (source) {
+        none = !ch->readable || ch->used[ZVM_LIMIT_GETS] >= lim[ZVM_LIMIT_GETS] ||
+               ch->used[ZVM_LIMIT_GET_SIZE] >= lim[ZVM_LIMIT_GET_SIZE];
+        if (none && ch->readable && ensure_open(ch) == 0 &&
+            at_end(ch, random_read(ch) ? (int64_t)ch->pos : -1) == 1)
+            return 0;
+    } else {
+        none = !ch->writable || ch->used[ZVM_LIMIT_PUTS] >= lim[ZVM_LIMIT_PUTS] ||
+               ch->used[ZVM_LIMIT_PUT_SIZE] >= lim[ZVM_LIMIT_PUT_SIZE];
+    }
+    if (none) {
+        ch->quota_hit = true;
+        return -EDQUOT;
+    }
+    return -EINVAL;
+}
+
 int64_t zvm_channel_seek(zvm_channel_t *ch, int64_t offset, int whence)
 {
     if (!ch->seekable)

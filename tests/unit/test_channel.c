@@ -248,6 +248,63 @@ static void test_write_quota(void)
     zvm_channel_close(&ch);
 }
 
+/* Resizes are writes of no byte; copies say whether a byte could pass. */
+static void test_resize_and_copy(void)
+{
+    char p[128];
+    path_of(p, sizeof p, "rnd-resize");
+    zvm_channel_spec_t s = spec_of(p, "/dev/rnd", ZVM_CHANNEL_SEQ_READ_RND_WRITE, false,
+                                   0, 0, 3, 100);
+    zvm_channel_t ch;
+    if (open_ok(&ch, &s) != 0)
+        return;
+    tap_ok(zvm_channel_truncate(&ch, 101) == -EDQUOT && ch.quota_hit,
+           "truncate past put_size: -EDQUOT");
+    tap_ok(zvm_channel_allocate(&ch, 0, 90, 11) == -EDQUOT, "allocate past put_size: -EDQUOT");
+    tap_ok(zvm_channel_allocate(&ch, 2 /* PUNCH_HOLE */, 0, 10) == -EOPNOTSUPP,
+           "allocate that punches a hole: -EOPNOTSUPP");
+    struct stat st;
+    int t = zvm_channel_truncate(&ch, 40);
+    tap_ok(t == 0 && stat(p, &st) == 0 && st.st_size == 40 && ch.used[ZVM_LIMIT_PUTS] == 1 &&
+               ch.used[ZVM_LIMIT_PUT_SIZE] == 0,
+           "truncate within put_size: one write, no byte (got %d)", t);
+    tap_ok(zvm_channel_copy_check(&ch, false) == -EINVAL, "copy into a channel with room: -EINVAL");
+    tap_ok(zvm_channel_allocate(&ch, 0, 0, 50) == 0 && ch.used[ZVM_LIMIT_PUTS] == 2,
+           "allocate within put_size counts one write");
+    tap_ok(zvm_channel_write(&ch, "x", 1, 0) == 1, "the last write operation");
+    tap_ok(zvm_channel_truncate(&ch, 0) == -EDQUOT, "truncate with no write left: -EDQUOT");
+    tap_ok(zvm_channel_copy_check(&ch, false) == -EDQUOT, "copy into it: -EDQUOT");
+    zvm_channel_close(&ch);
+
+    path_of(p, sizeof p, "seq-resize");
+    s = spec_of(p, "/dev/seq", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 0, 0, 3, 100);
+    if (open_ok(&ch, &s) != 0)
+        return;
+    tap_ok(zvm_channel_truncate(&ch, 0) == -EINVAL && zvm_channel_allocate(&ch, 0, 0, 1) == -ESPIPE &&
+               ch.used[ZVM_LIMIT_PUTS] == 0,
+           "a stream refuses resizes as a pipe would (EINVAL, ESPIPE), nothing counted");
+    zvm_channel_close(&ch);
+
+    path_of(p, sizeof p, "src-copy");
+    put_file(p, "ab");
+    s = spec_of(p, "/dev/src", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 1, 100, 0, 0);
+    if (open_ok(&ch, &s) != 0)
+        return;
+    tap_ok(zvm_channel_copy_check(&ch, true) == -EINVAL, "copy from a source with quota: -EINVAL");
+    char buf[1];
+    zvm_channel_read(&ch, buf, 1, -1);
+    tap_ok(zvm_channel_copy_check(&ch, true) == -EDQUOT, "no read left, not at the end: -EDQUOT");
+    zvm_channel_read(&ch, buf, 1, -1);
+    zvm_channel_close(&ch);
+    s = spec_of(p, "/dev/src", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 1, 2, 0, 0);
+    if (open_ok(&ch, &s) != 0)
+        return;
+    char two[2];
+    zvm_channel_read(&ch, two, 2, -1);
+    tap_ok(zvm_channel_copy_check(&ch, true) == 0, "a source used up at its end: 0 (end of data)");
+    zvm_channel_close(&ch);
+}
+
 static void test_zero_limits(void)
 {
     char p[128];
@@ -826,6 +883,7 @@ int main(void)
     }
     test_read_quota();
     test_write_quota();
+    test_resize_and_copy();
     test_zero_limits();
     test_fifo();
     test_etag();
