@@ -21,5 +21,5 @@ apt-get install -y -q --no-install-recommends \
     libyaml-dev libcurl4-openssl-dev \
     wabt \
     clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 \
-    python3 util-linux tar gzip \
+    python3 util-linux tar gzip strace \
     libmicrohttpd-dev libsqlite3-dev python3-swiftclient

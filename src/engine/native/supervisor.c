@@ -6,13 +6,18 @@
  * libzvm's channel functions (quotas, etags, counters), and it stops the
  * program at its Timeout.
  *
- * The program's memory is read and written through /proc/<tid>/mem, opened
- * afresh for each notification and checked with NOTIF_ID_VALID after the
- * open, so the descriptor belongs to the caller and a recycled tid can never
- * make us touch another process.  A program that made itself undumpable
- * (e.g. by executing a file it cannot read) closes that file to an
- * unprivileged supervisor; process_vm_readv/writev serve it then, checked
- * with NOTIF_ID_VALID just before.
+ * The program's memory: every access is bound to the notification it
+ * serves.  /proc/<tid>/mem (and /proc/<tid>/maps) are opened once per
+ * notification and checked with NOTIF_ID_VALID after the open: the files
+ * hold the caller's address space from then on, so every read and write
+ * through them reaches the caller even if it dies and its pid is reused.
+ * /proc/<pid>/mem writes ignore page protections, so before writing the
+ * supervisor checks in that same maps file that the bytes are writable
+ * (EFAULT otherwise, as the kernel's own copy to user space).  A program
+ * that made itself undumpable (by executing a file it cannot read) closes
+ * /proc/<tid>/mem to an unprivileged supervisor; process_vm_readv/writev
+ * serve it then, each call between two NOTIF_ID_VALID checks (the one
+ * access not bound to the caller by the kernel: see docs/security.md).
  *
  * Virtual descriptor table: slots 0..2 are the standard streams (bound to
  * the channels with aliases /dev/stdin, /dev/stdout, /dev/stderr, or to
@@ -57,6 +62,7 @@ typedef struct sup {
     size_t *by_alias;                  /* channel indexes sorted by alias */
     int *mapping;                      /* per channel: nvram mapping mode or -1 */
     int mem;                           /* /proc/<tid>/mem of the current caller, or -1 */
+    int maps;                          /* /proc/<tid>/maps of the current caller, or -1 */
     bool mem_by_vm;                    /* that file is closed to us: process_vm_* */
     char *buf;
     struct seccomp_notif *req;
@@ -137,20 +143,35 @@ static bool notif_valid(sup_t *sp)
     return ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &sp->req->id) == 0;
 }
 
+/* Open a file of the caller's in /proc, then prove it is the caller's: the
+ * caller is blocked in its call while the notification is valid, so its
+ * tid cannot have been reused, and the file holds its address space. */
+static int proc_open_bound(sup_t *sp, const char *name, int flags)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)sp->req->pid, name);
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (!notif_valid(sp)) {
+        close(fd);
+        return -ESRCH;
+    }
+    return fd;
+}
+
 static int mem_open(sup_t *sp)
 {
     if (sp->mem >= 0 || sp->mem_by_vm)
         return 0;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/mem", (int)sp->req->pid);
-    sp->mem = open(path, O_RDWR | O_CLOEXEC);
-    if (sp->mem < 0 && errno == EACCES)
+    int fd = proc_open_bound(sp, "mem", O_RDWR);
+    if (fd == -EACCES) {
         sp->mem_by_vm = true;
-    else if (sp->mem < 0)
+        return 0;
+    }
+    if (fd < 0)
         return -1;
-    /* Opened while the caller is still blocked in its call: it is ours. */
-    if (!notif_valid(sp))
-        return -1;
+    sp->mem = fd;
     return 0;
 }
 
@@ -158,36 +179,77 @@ static void mem_close(sup_t *sp)
 {
     if (sp->mem >= 0)
         close(sp->mem);
+    if (sp->maps >= 0)
+        close(sp->maps);
     sp->mem = -1;
+    sp->maps = -1;
     sp->mem_by_vm = false;
+}
+
+/* Are the n bytes at addr writable for the caller (its maps, read through
+ * the bound file)?  /proc/<pid>/mem writes even read-only pages; the
+ * kernel's own copy to user space would fail with EFAULT. */
+static bool mem_writable(sup_t *sp, uint64_t addr, size_t n)
+{
+    if (sp->maps < 0 && (sp->maps = proc_open_bound(sp, "maps", O_RDONLY)) < 0)
+        return false;
+    uint64_t want = addr, end = addr + n;
+    if (end < addr)
+        return false;
+    char buf[8192];
+    size_t have = 0;
+    off_t off = 0;
+    for (;;) {
+        ssize_t r = pread(sp->maps, buf + have, sizeof buf - 1 - have, off);
+        if (r <= 0)
+            return false;
+        off += r;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+            *nl = '\0';
+            unsigned long long lo, hi;
+            char perms[5];
+            if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) == 3 && hi > want) {
+                if (lo > want || perms[1] != 'w')
+                    return false;
+                want = hi;
+                if (want >= end)
+                    return true;
+            }
+            line = nl + 1;
+        }
+        have -= (size_t)(line - buf);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            return false; /* no line is that long */
+    }
 }
 
 /* Copy between our buffer and the program's memory. */
 static ssize_t mem_io(sup_t *sp, void *buf, size_t n, uint64_t addr, bool to_program)
 {
-    if (to_program && notif_valid(sp)) {
-        /* Writes honour the program's page protections, as the kernel's
-         * own copy to user space would: process_vm_writev does, while
-         * /proc/<pid>/mem writes even read-only pages.  A read-only buffer
-         * is EFAULT.  /proc/<pid>/mem stays the fallback where the call is
-         * not permitted. */
-        struct iovec local = {.iov_base = buf, .iov_len = n};
-        struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = n};
-        ssize_t w = process_vm_writev((pid_t)sp->req->pid, &local, 1, &remote, 1, 0);
-        if (w >= 0 || errno == EFAULT)
-            return w;
-    }
     if (mem_open(sp) < 0)
         return -1;
-    if (sp->mem >= 0)
+    if (sp->mem >= 0) {
+        if (to_program && !mem_writable(sp, addr, n)) {
+            errno = EFAULT;
+            return -1;
+        }
         return to_program ? pwrite(sp->mem, buf, n, (off_t)addr) : pread(sp->mem, buf, n, (off_t)addr);
+    }
+    /* Undumpable: by pid, between two checks of the notification. */
     if (!notif_valid(sp))
         return -1;
     struct iovec local = {.iov_base = buf, .iov_len = n};
     struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = n};
     pid_t pid = (pid_t)sp->req->pid;
-    return to_program ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
-                      : process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    ssize_t r = to_program ? process_vm_writev(pid, &local, 1, &remote, 1, 0)
+                           : process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (!notif_valid(sp))
+        return -1;
+    return r;
 }
 
 /* A NUL-terminated string of the program's, page by page (a path may end
@@ -573,6 +635,7 @@ static int sup_init(sup_t *sp, zvm_session_t *s, pid_t pid, int listener, zvm_er
     for (size_t i = 0; i < sizeof sp->slots / sizeof sp->slots[0]; i++)
         sp->slots[i] = SLOT_FREE;
     sp->mem = -1;
+    sp->maps = -1;
     static const char *const std_alias[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     for (int i = 0; i < 3; i++) {
         int c = zvm_session_find_channel(s, std_alias[i]);
