@@ -455,6 +455,30 @@ def _(ctx):
     ctx.check(ctx.read("output.txt") == b"aaaaaacccc", f"output {ctx.read('output.txt')!r}")
 
 
+@case("fd_tables: each process has its own descriptors: close, dup, dup2, CLOEXEC, exec", nobody_too=True)
+def _(ctx):
+    r = ctx.run("fd_tables", channels=[output_channel(ctx, put_size=1000)])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.count("OK ") == 21 and b"FAIL" not in r.out, f"{r.count('OK ')} of 21 checks passed")
+    ctx.check(r.has("DONE"), "the exec'd program did not finish")
+    ctx.check(ctx.read("output.txt") == b"child-out|dup-one|over-pipe|thread|spawned|kept|", f"output {ctx.read('output.txt')!r}")
+
+
+@case("channel_resize: ftruncate/fallocate/copies follow the channel rules (EDQUOT)", nobody_too=True)
+def _(ctx):
+    r = ctx.run("channel_resize", channels=[
+        output_channel(ctx, put_size=100),
+        output_channel(ctx, name="random.txt", alias="/dev/random-out", type_=2, put_size=100),
+        output_channel(ctx, name="spent.txt", alias="/dev/spent", puts=2, put_size=100)])
+    ctx.expect_state(r, "quota exceeded (/dev/random-out)", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.count("BLOCKED") == 9, f"{r.count('BLOCKED')} of 9 refusals with the right errno")
+    ctx.check(r.count("OK ") == 2, "a resize within put_size failed")
+    ctx.check(len(ctx.read("random.txt")) == 64, f"random output is {len(ctx.read('random.txt'))} bytes")
+    ctx.check(ctx.read("output.txt") == b"" and ctx.read("spent.txt") == b"ab", "bytes were copied")
+
+
 @case("alias_paths: other paths to the alias, /proc/self/fd, /dev/fd/1 do not bypass the quota", nobody_too=True)
 def _(ctx):
     r = ctx.run("alias_paths", channels=[output_channel(ctx, put_size=10)])

@@ -6,8 +6,9 @@
  * kill on everything the host functions do not need; the ELF policy must
  * kill the dangerous calls and refuse the rest with an errno.
  *
- * Descriptors 0-2 and opens go to the supervisor (the notify filter); no
- * supervisor runs here, so no case touches them.
+ * Descriptors 0 to ZVM_VFD_LOW-1, opens, forks and execs go to the
+ * supervisor (the notify filter); no supervisor runs here, so no case
+ * touches them under the ELF policy (the child's socket is moved above).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,11 @@ static enum outcome run(bool wasm, const probe_t *p, int *err_out)
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
+        /* Above the numbers the notify filter routes. */
+        int high = fcntl(sv[1], F_DUPFD_CLOEXEC, ZVM_VFD_LOW);
+        if (high < 0)
+            _exit(102);
+        sv[1] = high;
         zvm_error_t err = {0};
         int listener = -1;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || zvm__seccomp_load(wasm, &listener, &err) < 0)

@@ -15,9 +15,10 @@
  *                 calls (seccomp user notifications) and enforces Timeout
  *
  * Channels never enter the jail as file descriptors.  The program sees
- * "virtual" descriptors: 0, 1, 2 and numbers from ZVM_VFD_BASE up, which the
- * filter routes to the supervisor; RLIMIT_NOFILE keeps every real descriptor
- * below ZVM_VFD_BASE.  Whatever the program tries (dup, mmap, splice,
+ * "virtual" descriptors, which live at numbers the filter routes to the
+ * supervisor: below ZVM_VFD_LOW (where shells put redirections) and from
+ * ZVM_VFD_BASE up; RLIMIT_NOFILE keeps every real descriptor below
+ * ZVM_VFD_BASE.  Whatever the program tries (dup, mmap, splice,
  * /proc/self/fd, reopening the alias), there is no kernel object it could
  * reach the host file through: only the supervisor holds it.
  */
@@ -37,6 +38,7 @@
 /* Virtual descriptors are one aligned block, so that a single masked
  * comparison in the filter recognises them; real ones stay below
  * ZVM_NOFILE_LIMIT (RLIMIT_NOFILE), far under the block. */
+#define ZVM_VFD_LOW 10u                    /* 0..9 are routed too */
 #define ZVM_VFD_BASE 16384u                /* first virtual descriptor */
 #define ZVM_VFD_COUNT 16384u               /* size of the block (a power of two) */
 #define ZVM_VFD_END (ZVM_VFD_BASE + ZVM_VFD_COUNT)

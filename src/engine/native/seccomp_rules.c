@@ -11,9 +11,10 @@
  *     program (ptrace, mount, unshare, setns, keyctl, bpf, perf_event_open,
  *     userfaultfd, io_uring, kexec, modules, ...);
  *   - anything else fails with ENOSYS, so libraries fall back gracefully;
- *   - calls on virtual descriptors (channels) and every open() go to the
- *     supervisor as user notifications; the supervisor lets a plain open()
- *     continue unchanged and answers an open() of a channel alias itself.
+ *   - calls on numbers that may be virtual descriptors (channels: 0-9 and
+ *     the block), every open(), fork, clone, execve and close_range go to
+ *     the supervisor as user notifications; it answers the ones on
+ *     channels and lets the rest continue unchanged in the kernel.
  *
  */
 #include "engine/native/native.h"
@@ -123,8 +124,8 @@ static const int fd_calls[] = {
     SCMP_SYS(writev), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
     SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat),
     SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(fsync),
-    SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
-    SCMP_SYS(openat),
+    SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(fallocate), SCMP_SYS(dup),
+    SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(openat),
 };
 
 /* Descriptor-to-descriptor copies: on a virtual descriptor the supervisor
@@ -149,10 +150,11 @@ static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
     return 0;
 }
 
-/* Notify when argument `arg` is a virtual descriptor: 0..2, or the block. */
+/* Notify when argument `arg` may be a virtual descriptor: below
+ * ZVM_VFD_LOW, or the block. */
 static int add_virtual(scmp_filter_ctx ctx, int nr, unsigned arg, zvm_error_t *err)
 {
-    struct scmp_arg_cmp std[] = {SCMP_CMP32(arg, SCMP_CMP_LE, 2)};
+    struct scmp_arg_cmp std[] = {SCMP_CMP32(arg, SCMP_CMP_LE, ZVM_VFD_LOW - 1)};
     struct scmp_arg_cmp block[] = {
         SCMP_CMP32(arg, SCMP_CMP_MASKED_EQ, ~(ZVM_VFD_COUNT - 1), ZVM_VFD_BASE)};
     if (add(ctx, SCMP_ACT_NOTIFY, nr, 1, std, err) < 0 ||
@@ -288,6 +290,17 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
 {
     for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
         if (fd_calls[i] != SCMP_SYS(openat) && add_virtual(ctx, fd_calls[i], 0, err) < 0)
+            return -1;
+    /* dup2 and dup3 also when the new number may be virtual. */
+    if (add_virtual(ctx, SCMP_SYS(dup2), 1, err) < 0 || add_virtual(ctx, SCMP_SYS(dup3), 1, err) < 0)
+        return -1;
+    /* Each process has its own table of virtual descriptors: the
+     * supervisor follows forks, clones and execs, and close_range. */
+    static const int table_calls[] = {SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(clone),
+                                      SCMP_SYS(execve), SCMP_SYS(execveat),
+                                      SCMP_SYS(close_range)};
+    for (size_t i = 0; i < sizeof table_calls / sizeof table_calls[0]; i++)
+        if (add(ctx, SCMP_ACT_NOTIFY, table_calls[i], 0, NULL, err) < 0)
             return -1;
     for (size_t i = 0; i < sizeof copy_calls / sizeof copy_calls[0]; i++)
         for (int k = 0; k < 2; k++)

@@ -19,11 +19,20 @@
  * serve it then, each call between two NOTIF_ID_VALID checks (the one
  * access not bound to the caller by the kernel: see docs/security.md).
  *
- * Virtual descriptor table: slots 0..2 are the standard streams (bound to
- * the channels with aliases /dev/stdin, /dev/stdout, /dev/stderr, or to
- * nothing, which reads as end of file and swallows writes), slots from
- * ZVM_VFD_BASE are handed out by open() of an alias and by dup().  All
- * processes of the sandbox share one table.
+ * Descriptor tables, one per process as in the kernel: a table maps the
+ * routed numbers (0..ZVM_VFD_LOW-1 and the block from ZVM_VFD_BASE) to a
+ * channel, to SLOT_NULL (an undeclared standard stream: end of file,
+ * writes swallowed) or to SLOT_FREE (not virtual: the call continues in
+ * the kernel on whatever real descriptor is there, or fails there with
+ * EBADF).  A virtual descriptor below ZVM_VFD_LOW has a /dev/null
+ * placeholder at its number in the kernel (installed with NOTIF_ADDFD,
+ * close-on-exec like the virtual one), so the kernel never hands that
+ * number out and its lowest-free rule stays the program's.  Tables are
+ * copied at fork and clone without CLONE_FILES, shared by CLONE_FILES
+ * threads, and lose their close-on-exec entries when an execve succeeds:
+ * fork, vfork, clone and execve are notified, a clone's table waits in its
+ * parent task until the child first calls in, and a successful exec is
+ * recognised by its new AT_RANDOM bytes at the process's next call.
  */
 #include "engine/native/native.h"
 
@@ -31,12 +40,15 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <limits.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -52,15 +64,36 @@
 
 #define SLOT_FREE (-1)
 #define SLOT_NULL (-2)          /* an undeclared standard stream */
+#define NSLOTS (ZVM_VFD_LOW + ZVM_VFD_COUNT)
 #define IO_MAX (8u << 20)       /* bytes moved by one call at most */
 #define IOV_MAX_COUNT 1024
+#define MARK_LEN 16             /* the AT_RANDOM bytes */
+
+typedef struct vtab {
+    unsigned users;             /* tasks and pending clones holding it */
+    int32_t slot[NSLOTS];       /* channel index, SLOT_FREE or SLOT_NULL */
+    uint8_t cloexec[NSLOTS];
+} vtab_t;
+
+typedef struct task {
+    pid_t tid, tgid;
+    int pidfd;                  /* the task's pidfd when it leads its group, else -1 */
+    vtab_t *files;
+    vtab_t *clone_files;        /* table of a child this task forked that has not called in yet */
+    bool exec_pending;          /* called execve; exec_mark was its AT_RANDOM bytes */
+    unsigned char exec_mark[MARK_LEN];
+} task_t;
 
 typedef struct sup {
     zvm_session_t *s;
     int listener;
-    int slots[3 + ZVM_VFD_COUNT];      /* channel index, SLOT_FREE or SLOT_NULL */
     size_t *by_alias;                  /* channel indexes sorted by alias */
     int *mapping;                      /* per channel: nvram mapping mode or -1 */
+    task_t **tasks;                    /* every task met, in no order */
+    size_t ntasks, cap_tasks;
+    vtab_t *orphans[ZVM_NPROC_LIMIT];  /* tables of children whose parent ended first */
+    size_t norphans;
+    int devnull;                       /* source of the placeholders */
     int mem;                           /* /proc/<tid>/mem of the current caller, or -1 */
     int maps;                          /* /proc/<tid>/maps of the current caller, or -1 */
     bool mem_by_vm;                    /* that file is closed to us: process_vm_* */
@@ -81,67 +114,338 @@ static void on_deadline(int sig)
         kill(deadline_pid, SIGKILL);
 }
 
-/* ---- descriptors ---------------------------------------------------- */
-
-static int *slot_of(sup_t *sp, uint64_t raw)
+static bool notif_valid(sup_t *sp)
 {
-    uint32_t fd = (uint32_t)raw;
-    if (fd <= 2)
-        return &sp->slots[fd];
-    if (fd >= ZVM_VFD_BASE && fd < ZVM_VFD_END)
-        return &sp->slots[3 + fd - ZVM_VFD_BASE];
-    return NULL;
+    return ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &sp->req->id) == 0;
 }
 
-static zvm_channel_t *channel_of(sup_t *sp, uint64_t raw, int *slot_value)
+/* ---- descriptor tables ---------------------------------------------- */
+
+static int32_t *slot_ref(vtab_t *t, uint64_t raw, size_t *index)
 {
-    int *slot = slot_of(sp, raw);
+    uint32_t fd = (uint32_t)raw;
+    size_t i;
+    if (fd < ZVM_VFD_LOW)
+        i = fd;
+    else if (fd >= ZVM_VFD_BASE && fd < ZVM_VFD_END)
+        i = ZVM_VFD_LOW + (fd - ZVM_VFD_BASE);
+    else
+        return NULL;
+    if (index)
+        *index = i;
+    return &t->slot[i];
+}
+
+static bool is_virtual(vtab_t *t, uint64_t raw)
+{
+    int32_t *v = slot_ref(t, raw, NULL);
+    return v && *v != SLOT_FREE;
+}
+
+static zvm_channel_t *channel_of(sup_t *sp, vtab_t *t, uint64_t raw, int *slot_value)
+{
+    int32_t *slot = slot_ref(t, raw, NULL);
     *slot_value = slot ? *slot : SLOT_FREE;
     return slot && *slot >= 0 ? &sp->s->channels[*slot] : NULL;
 }
 
-static long vfd_alloc(sup_t *sp, int channel, uint32_t from)
+static vtab_t *vtab_new(void)
 {
+    vtab_t *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    t->users = 1;
+    for (size_t i = 0; i < NSLOTS; i++)
+        t->slot[i] = SLOT_FREE;
+    memset(t->cloexec, 0, sizeof t->cloexec);
+    return t;
+}
+
+/* The first process's table: the standard streams. */
+static vtab_t *vtab_initial(sup_t *sp)
+{
+    vtab_t *t = vtab_new();
+    static const char *const std_alias[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    for (int i = 0; t && i < 3; i++) {
+        int c = zvm_session_find_channel(sp->s, std_alias[i]);
+        t->slot[i] = c >= 0 ? c : SLOT_NULL;
+    }
+    return t;
+}
+
+static vtab_t *vtab_copy(const vtab_t *from)
+{
+    vtab_t *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    memcpy(t, from, sizeof *t);
+    t->users = 1;
+    return t;
+}
+
+static void vtab_unref(vtab_t *t)
+{
+    if (t && --t->users == 0)
+        free(t);
+}
+
+/* Make task's table its own before a change that must not reach the
+ * tasks it was shared with (execve, CLOSE_RANGE_UNSHARE). */
+static int vtab_unshare(task_t *t)
+{
+    if (t->files->users == 1)
+        return 0;
+    vtab_t *copy = vtab_copy(t->files);
+    if (!copy)
+        return -ENOMEM;
+    vtab_unref(t->files);
+    t->files = copy;
+    return 0;
+}
+
+/* Put a /dev/null at number fd of the caller, replacing whatever is there
+ * (as dup2 does), so that the kernel never allocates it. */
+static int placeholder(sup_t *sp, uint32_t fd, bool cloexec)
+{
+    struct seccomp_notif_addfd add = {
+        .id = sp->req->id,
+        .flags = SECCOMP_ADDFD_FLAG_SETFD,
+        .srcfd = (uint32_t)sp->devnull,
+        .newfd = fd,
+        .newfd_flags = cloexec ? O_CLOEXEC : 0,
+    };
+    return ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 ? -errno : 0;
+}
+
+/* Does the caller have a real descriptor at fd? */
+static bool kernel_has_fd(sup_t *sp, uint32_t fd)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/fd/%u", (int)sp->req->pid, fd);
+    return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* A new virtual descriptor on `channel`: the lowest free number >= from,
+ * as the kernel would choose (numbers 10..16383 are the kernel's: those
+ * requests get the block). */
+static long vfd_alloc(sup_t *sp, vtab_t *t, int channel, uint32_t from, bool cloexec)
+{
+    for (uint32_t fd = from; fd < ZVM_VFD_LOW; fd++) {
+        if (t->slot[fd] != SLOT_FREE || kernel_has_fd(sp, fd))
+            continue;
+        int rc = placeholder(sp, fd, cloexec);
+        if (rc < 0)
+            return rc;
+        t->slot[fd] = channel;
+        t->cloexec[fd] = cloexec;
+        return fd;
+    }
     uint32_t start = from > ZVM_VFD_BASE ? from - ZVM_VFD_BASE : 0;
     for (uint32_t i = start; i < ZVM_VFD_COUNT; i++) {
-        if (sp->slots[3 + i] == SLOT_FREE) {
-            sp->slots[3 + i] = channel;
+        if (t->slot[ZVM_VFD_LOW + i] == SLOT_FREE) {
+            t->slot[ZVM_VFD_LOW + i] = channel;
+            t->cloexec[ZVM_VFD_LOW + i] = cloexec;
             return (long)(ZVM_VFD_BASE + i);
         }
     }
     return -EMFILE;
 }
 
-static int cmp_alias(const void *a, const void *b, void *arg)
+/* ---- tasks ------------------------------------------------------------ */
+
+static task_t *task_find(sup_t *sp, pid_t tid)
 {
-    const zvm_session_t *s = arg;
-    return strcmp(s->manifest.channels[*(const size_t *)a].alias,
-                  s->manifest.channels[*(const size_t *)b].alias);
+    for (size_t i = 0; i < sp->ntasks; i++)
+        if (sp->tasks[i]->tid == tid)
+            return sp->tasks[i];
+    return NULL;
 }
 
-static int find_alias(const sup_t *sp, const char *path)
+static void task_free(task_t *t)
 {
-    size_t lo = 0, hi = sp->s->nchannels;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        size_t idx = sp->by_alias[mid];
-        int c = strcmp(path, sp->s->manifest.channels[idx].alias);
-        if (c == 0)
-            return (int)idx;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (t->pidfd >= 0)
+        close(t->pidfd);
+    vtab_unref(t->files);
+    vtab_unref(t->clone_files);
+    free(t);
+}
+
+static task_t *task_add(sup_t *sp, pid_t tid, pid_t tgid, int pidfd, vtab_t *files)
+{
+    if (sp->ntasks == sp->cap_tasks) {
+        size_t cap = sp->cap_tasks ? 2 * sp->cap_tasks : 16;
+        task_t **n = realloc(sp->tasks, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        sp->tasks = n;
+        sp->cap_tasks = cap;
     }
-    return -1;
+    task_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->tid = tid;
+    t->tgid = tgid;
+    t->pidfd = pidfd;
+    t->files = files;
+    sp->tasks[sp->ntasks++] = t;
+    return t;
+}
+
+static bool task_alive(const task_t *t)
+{
+    if (t->pidfd >= 0) {
+        struct pollfd p = {.fd = t->pidfd, .events = POLLIN};
+        return poll(&p, 1, 0) == 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)t->tgid, (int)t->tid);
+    return access(path, F_OK) == 0;
+}
+
+/* Forget the tasks that ended (before a clone, so that a reused tid is
+ * never taken for the task it once was).  A table still waiting for the
+ * child of a task that ended goes to the orphans: that child (a daemon's
+ * second fork, `cmd &` of a shell that exits) calls in with a parent we
+ * never met. */
+static void tasks_sweep(sup_t *sp)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < sp->ntasks; i++) {
+        task_t *t = sp->tasks[i];
+        if (task_alive(t)) {
+            sp->tasks[w++] = t;
+            continue;
+        }
+        if (t->clone_files) {
+            if (sp->norphans == ZVM_NPROC_LIMIT) {
+                vtab_unref(sp->orphans[0]);
+                memmove(sp->orphans, sp->orphans + 1, --sp->norphans * sizeof sp->orphans[0]);
+            }
+            sp->orphans[sp->norphans++] = steal_pointer(&t->clone_files);
+        }
+        task_free(t);
+    }
+    sp->ntasks = w;
+}
+
+/* The start of a small /proc file, NUL-terminated. */
+static int read_proc(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+/* Tgid and PPid of a task, from /proc/<tid>/status. */
+static int task_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    if (read_proc(path, buf, sizeof buf) < 0)
+        return -1;
+    const char *g = strstr(buf, "\nTgid:"), *p = strstr(buf, "\nPPid:");
+    if (!g || !p)
+        return -1;
+    *tgid = (pid_t)strtol(g + 6, NULL, 10);
+    *ppid = (pid_t)strtol(p + 6, NULL, 10);
+    return 0;
+}
+
+/* Is `pid` listed in /proc/<tgid>/task/<tid>/children? With pid 0: the
+ * first child listed that is not a known task. */
+static pid_t child_of(sup_t *sp, const task_t *parent, pid_t pid)
+{
+    char path[96], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent->tgid, (int)parent->tid);
+    if (read_proc(path, buf, sizeof buf) < 0)
+        return -1;
+    for (char *p = buf, *end; *p; p = end) {
+        long c = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid ? c == pid : !task_find(sp, (pid_t)c))
+            return (pid_t)c;
+    }
+    return 0;
+}
+
+/* The child of parent's last fork has not called in, and parent forks
+ * again: find that child now (it exists: parent's fork returned), so that
+ * each pending table has one candidate. */
+static void clone_settle(sup_t *sp, task_t *parent)
+{
+    vtab_t *files = steal_pointer(&parent->clone_files);
+    if (!files)
+        return;
+    pid_t c = child_of(sp, parent, 0);
+    int pidfd = c > 0 ? (int)syscall(SYS_pidfd_open, c, 0) : -1;
+    /* Still parent's child after the pidfd was taken: the pidfd is that child. */
+    if (pidfd >= 0 && child_of(sp, parent, c) == c && task_add(sp, c, c, pidfd, files))
+        return;
+    if (pidfd >= 0)
+        close(pidfd);
+    vtab_unref(files);
+}
+
+static bool parent_known(sup_t *sp, pid_t ppid)
+{
+    for (size_t i = 0; i < sp->ntasks; i++)
+        if (sp->tasks[i]->tgid == ppid)
+            return true;
+    return false;
+}
+
+/* The table a task meets for the first time starts from: the pending
+ * table of the fork that made it, its thread group's, or the first
+ * process's. */
+static task_t *task_meet(sup_t *sp)
+{
+    pid_t tid = (pid_t)sp->req->pid, tgid, ppid;
+    if (task_ids(tid, &tgid, &ppid) < 0)
+        tgid = tid, ppid = 0;
+    int pidfd = tid == tgid ? (int)syscall(SYS_pidfd_open, tid, 0) : -1;
+    if (!notif_valid(sp)) {
+        if (pidfd >= 0)
+            close(pidfd);
+        return NULL;
+    }
+    vtab_t *files = NULL;
+    task_t *parent = NULL;
+    for (size_t i = 0; i < sp->ntasks && !files; i++) {
+        task_t *t = sp->tasks[i];
+        if (tid != tgid && t->tgid == tgid) {
+            files = t->files; /* a thread: its group's table */
+            files->users++;
+        } else if (tid == tgid && t->tgid == ppid && t->clone_files) {
+            if (!parent || child_of(sp, t, tid) == tid)
+                parent = t;
+        }
+    }
+    if (!files && parent)
+        files = steal_pointer(&parent->clone_files);
+    if (!files && sp->norphans && !parent_known(sp, ppid)) {
+        files = sp->orphans[0];
+        memmove(sp->orphans, sp->orphans + 1, --sp->norphans * sizeof sp->orphans[0]);
+    }
+    if (!files)
+        files = vtab_initial(sp);
+    task_t *t = files ? task_add(sp, tid, tgid, pidfd, files) : NULL;
+    if (!t) {
+        if (pidfd >= 0)
+            close(pidfd);
+        vtab_unref(files);
+    }
+    return t;
 }
 
 /* ---- the program's memory ------------------------------------------ */
-
-static bool notif_valid(sup_t *sp)
-{
-    return ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &sp->req->id) == 0;
-}
 
 /* Open a file of the caller's in /proc, then prove it is the caller's: the
  * caller is blocked in its call while the notification is valid, so its
@@ -288,6 +592,21 @@ static void normalise(char *p)
         w[-1] = '\0';
 }
 
+/* The caller's AT_RANDOM bytes: new ones after every successful execve. */
+static int exec_mark(sup_t *sp, unsigned char mark[MARK_LEN])
+{
+    int fd = proc_open_bound(sp, "auxv", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    uint64_t aux[512];
+    ssize_t n = read(fd, aux, sizeof aux);
+    close(fd);
+    for (ssize_t i = 0; n > 0 && (i + 2) * (ssize_t)sizeof aux[0] <= n; i += 2)
+        if (aux[i] == AT_RANDOM)
+            return mem_io(sp, mark, MARK_LEN, aux[i + 1], false) == MARK_LEN ? 0 : -1;
+    return -1;
+}
+
 /* ---- system calls ---------------------------------------------------- */
 
 static long do_read(sup_t *sp, zvm_channel_t *ch, int slot, uint64_t addr, uint64_t count,
@@ -417,22 +736,102 @@ static bool empty_path(sup_t *sp, uint64_t addr, uint64_t flags)
     return (flags & AT_EMPTY_PATH) && mem_io(sp, &c, 1, addr, false) == 1 && c == '\0';
 }
 
-static long do_dup(sup_t *sp, int slot, uint64_t newfd_raw, bool exact)
+/* dup, fcntl(F_DUPFD): a new virtual descriptor on the same channel. */
+static long do_dup(sup_t *sp, vtab_t *t, int slot, uint64_t from, bool cloexec)
 {
-    if (!exact)
-        return vfd_alloc(sp, slot, (uint32_t)newfd_raw);
-    int *target = slot_of(sp, newfd_raw);
-    if (!target)
-        return -EBADF; /* a virtual descriptor cannot become a real one */
-    *target = slot;
-    return (long)(uint32_t)newfd_raw;
+    if ((uint32_t)from >= ZVM_VFD_END)
+        return -EINVAL;
+    return vfd_alloc(sp, t, slot, (uint32_t)from, cloexec);
 }
 
-static long do_fcntl(sup_t *sp, zvm_channel_t *ch, int slot, uint64_t cmd, uint64_t arg)
+/* dup2/dup3 where either number is routed.  A virtual descriptor may land
+ * on a routed number (a placeholder takes the kernel's number below
+ * ZVM_VFD_LOW, closing what was there, as dup2 does); a real one lands in
+ * the kernel, which then owns that number again. */
+static long do_dup2(sup_t *sp, task_t *task, uint64_t old_raw, uint64_t new_raw, uint64_t flags,
+                    bool dup3, bool *cont)
 {
+    vtab_t *t = task->files;
+    uint32_t oldfd = (uint32_t)old_raw, newfd = (uint32_t)new_raw;
+    if (dup3 && (flags & ~(uint64_t)O_CLOEXEC))
+        return -EINVAL;
+    bool cloexec = flags & O_CLOEXEC;
+    size_t ni;
+    int32_t *target = slot_ref(t, newfd, &ni);
+    if (!is_virtual(t, oldfd)) {
+        /* A real descriptor (or none).  Leave the number's virtual
+         * descriptor alone unless the kernel will really replace it. */
+        if (target && *target != SLOT_FREE && newfd < ZVM_VFD_LOW && oldfd != newfd &&
+            oldfd < ZVM_NOFILE_LIMIT && kernel_has_fd(sp, oldfd))
+            *target = SLOT_FREE;
+        *cont = true;
+        return 0;
+    }
+    if (oldfd == newfd)
+        return dup3 ? -EINVAL : (long)newfd;
+    if (!target)
+        return -EBADF; /* 10..16383 belong to the kernel's descriptors */
+    int32_t channel = *slot_ref(t, oldfd, NULL);
+    if (newfd < ZVM_VFD_LOW) {
+        int rc = placeholder(sp, newfd, cloexec);
+        if (rc < 0)
+            return rc;
+    }
+    *target = channel;
+    t->cloexec[ni] = cloexec;
+    return (long)newfd;
+}
+
+static long do_close(sup_t *sp, vtab_t *t, uint64_t raw, bool *cont)
+{
+    (void)sp;
+    *slot_ref(t, raw, NULL) = SLOT_FREE;
+    /* Below ZVM_VFD_LOW the kernel closes the placeholder, so the number
+     * is free for its next descriptor. */
+    *cont = (uint32_t)raw < ZVM_VFD_LOW;
+    return 0;
+}
+
+static long do_close_range(sup_t *sp, task_t *task, uint64_t first, uint64_t last, uint64_t flags,
+                           bool *cont)
+{
+    (void)sp;
+    if (first > last || (flags & ~(uint64_t)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+        return -EINVAL;
+    if ((flags & CLOSE_RANGE_UNSHARE) && vtab_unshare(task) < 0)
+        return -ENOMEM;
+    vtab_t *t = task->files;
+    for (size_t i = 0; i < NSLOTS; i++) {
+        uint64_t fd = i < ZVM_VFD_LOW ? i : ZVM_VFD_BASE + (i - ZVM_VFD_LOW);
+        if (fd < first || fd > last || t->slot[i] == SLOT_FREE)
+            continue;
+        if (flags & CLOSE_RANGE_CLOEXEC)
+            t->cloexec[i] = 1;
+        else
+            t->slot[i] = SLOT_FREE;
+    }
+    /* The kernel does the same to the real descriptors and placeholders. */
+    *cont = true;
+    return 0;
+}
+
+static long do_fcntl(sup_t *sp, vtab_t *t, zvm_channel_t *ch, int slot, uint64_t fd,
+                     uint64_t cmd, uint64_t arg)
+{
+    size_t i = 0;
+    slot_ref(t, fd, &i);
     switch ((int)cmd) {
     case F_GETFD:
+        return t->cloexec[i] ? FD_CLOEXEC : 0;
     case F_SETFD:
+        /* The placeholder follows, so exec closes both or neither. */
+        if ((uint32_t)fd < ZVM_VFD_LOW && !!(arg & FD_CLOEXEC) != t->cloexec[i]) {
+            int rc = placeholder(sp, (uint32_t)fd, arg & FD_CLOEXEC);
+            if (rc < 0)
+                return rc;
+        }
+        t->cloexec[i] = !!(arg & FD_CLOEXEC);
+        return 0;
     case F_SETFL:
         return 0;
     case F_GETFL:
@@ -441,7 +840,7 @@ static long do_fcntl(sup_t *sp, zvm_channel_t *ch, int slot, uint64_t cmd, uint6
         return ch->readable && ch->writable ? O_RDWR : ch->writable ? O_WRONLY : O_RDONLY;
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-        return do_dup(sp, slot, arg, false);
+        return do_dup(sp, t, slot, arg, cmd == F_DUPFD_CLOEXEC);
     case F_SETLK:
     case F_SETLKW:
     case F_OFD_SETLK:
@@ -463,7 +862,31 @@ static long do_fcntl(sup_t *sp, zvm_channel_t *ch, int slot, uint64_t cmd, uint6
     }
 }
 
-static long do_open(sup_t *sp, uint64_t path_addr, bool *cont)
+static int cmp_alias(const void *a, const void *b, void *arg)
+{
+    const zvm_session_t *s = arg;
+    return strcmp(s->manifest.channels[*(const size_t *)a].alias,
+                  s->manifest.channels[*(const size_t *)b].alias);
+}
+
+static int find_alias(const sup_t *sp, const char *path)
+{
+    size_t lo = 0, hi = sp->s->nchannels;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t idx = sp->by_alias[mid];
+        int c = strcmp(path, sp->s->manifest.channels[idx].alias);
+        if (c == 0)
+            return (int)idx;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+static long do_open(sup_t *sp, vtab_t *t, uint64_t path_addr, uint64_t flags, bool *cont)
 {
     char path[PATH_MAX];
     int rc = read_string(sp, path_addr, path, sizeof path);
@@ -477,27 +900,121 @@ static long do_open(sup_t *sp, uint64_t path_addr, bool *cont)
         *cont = true;
         return 0;
     }
-    return vfd_alloc(sp, idx, 0);
+    return vfd_alloc(sp, t, idx, 0, flags & O_CLOEXEC);
 }
 
-static long handle(sup_t *sp, bool *cont)
+/* fork, vfork, clone: a child without CLONE_FILES gets a copy of the table
+ * as it is now, kept here until the child first calls in (task_meet).
+ * Threads share their group's table. */
+static long do_clone(sup_t *sp, task_t *task, uint64_t flags, bool *cont)
+{
+    *cont = true;
+    tasks_sweep(sp);
+    if (flags & CLONE_THREAD)
+        return 0;
+    if (flags & CLONE_FILES) {
+        task->clone_files = task->files;
+        task->files->users++;
+    } else {
+        task->clone_files = vtab_copy(task->files);
+    }
+    return 0;
+}
+
+/* execve: whether it succeeds shows at the process's next call. */
+static long do_exec(sup_t *sp, task_t *task, bool *cont)
+{
+    *cont = true;
+    task->exec_pending = exec_mark(sp, task->exec_mark) == 0;
+    return 0;
+}
+
+/* Before anything else the caller asks: did its group's last execve
+ * succeed?  Then its table becomes its own and loses the close-on-exec
+ * descriptors (the kernel closed their placeholders). */
+static void exec_settle(sup_t *sp, task_t *task)
+{
+    unsigned char now[MARK_LEN];
+    bool have = false, execd = false;
+    for (size_t i = 0; i < sp->ntasks; i++) {
+        task_t *t = sp->tasks[i];
+        if (t->tgid != task->tgid || !t->exec_pending)
+            continue;
+        if (!have && exec_mark(sp, now) < 0)
+            return;
+        have = true;
+        if (memcmp(now, t->exec_mark, MARK_LEN) != 0)
+            execd = true;
+        t->exec_pending = false;
+    }
+    if (!execd || vtab_unshare(task) < 0)
+        return;
+    vtab_t *files = task->files;
+    for (size_t i = 0; i < NSLOTS; i++) {
+        if (files->cloexec[i])
+            files->slot[i] = SLOT_FREE;
+        files->cloexec[i] = 0;
+    }
+}
+
+/* A copy between descriptors (sendfile, splice, tee, copy_file_range,
+ * vmsplice) where some end is virtual: the channel rules say whether any
+ * byte could pass (EDQUOT, or 0 at the end of a source); otherwise EINVAL
+ * and callers fall back to read and write, which are counted. */
+static long do_copy(sup_t *sp, vtab_t *t, int src, int dst, bool *cont)
+{
+    const __u64 *a = sp->req->data.args;
+    bool any = false, at_end = false;
+    for (int k = 0; k < 2; k++) {
+        int arg = k == 0 ? src : dst, slot;
+        if (arg < 0 || !is_virtual(t, a[arg]))
+            continue;
+        any = true;
+        zvm_channel_t *ch = channel_of(sp, t, a[arg], &slot);
+        if (!ch)
+            continue;
+        int rc = zvm_channel_copy_check(ch, k == 0);
+        if (rc == -EDQUOT)
+            return rc;
+        at_end |= rc == 0;
+    }
+    if (!any) {
+        *cont = true;
+        return 0;
+    }
+    return at_end ? 0 : -EINVAL;
+}
+
+static long handle(sup_t *sp, task_t *task, bool *cont)
 {
     const struct seccomp_data *d = &sp->req->data;
     const __u64 *a = d->args;
+    vtab_t *t = task->files;
     *cont = false;
 
     switch (d->nr) {
     case SYS_open:
+        return do_open(sp, t, a[0], a[1], cont);
     case SYS_creat:
-        return do_open(sp, a[0], cont);
+        return do_open(sp, t, a[0], 0, cont);
     case SYS_openat:
-        if ((int32_t)a[0] != AT_FDCWD && slot_of(sp, a[0])) {
-            int sv;
-            channel_of(sp, a[0], &sv);
-            if (sv != SLOT_FREE)
-                return -ENOTDIR;
-        }
-        return do_open(sp, a[1], cont);
+        if ((int32_t)a[0] != AT_FDCWD && is_virtual(t, a[0]))
+            return -ENOTDIR;
+        return do_open(sp, t, a[1], a[2], cont);
+    case SYS_fork:
+    case SYS_vfork:
+        return do_clone(sp, task, 0, cont);
+    case SYS_clone:
+        return do_clone(sp, task, a[0], cont);
+    case SYS_execve:
+    case SYS_execveat:
+        return do_exec(sp, task, cont);
+    case SYS_close_range:
+        return do_close_range(sp, task, a[0], a[1], a[2], cont);
+    case SYS_dup2:
+        return do_dup2(sp, task, a[0], a[1], 0, false, cont);
+    case SYS_dup3:
+        return do_dup2(sp, task, a[0], a[1], a[2], true, cont);
     case SYS_socketpair:
     case SYS_pipe:
     case SYS_pipe2: {
@@ -505,27 +1022,25 @@ static long handle(sup_t *sp, bool *cont)
         *cont = rc == 0;
         return rc;
     }
-    default:
-        break;
-    }
-
-    switch (d->nr) {
     case SYS_sendfile:
+        return do_copy(sp, t, 1, 0, cont);
     case SYS_splice:
-    case SYS_tee:
-    case SYS_vmsplice:
     case SYS_copy_file_range:
-        /* Some descriptor is virtual: no kernel-side copy; callers fall
-         * back to read and write, which are counted. */
-        return -EINVAL;
+        return do_copy(sp, t, 0, 2, cont);
+    case SYS_tee:
+        return do_copy(sp, t, 0, 1, cont);
+    case SYS_vmsplice:
+        return do_copy(sp, t, -1, 0, cont);
     default:
         break;
     }
 
     int slot;
-    zvm_channel_t *ch = channel_of(sp, a[0], &slot);
-    if (slot == SLOT_FREE)
-        return -EBADF;
+    zvm_channel_t *ch = channel_of(sp, t, a[0], &slot);
+    if (slot == SLOT_FREE) {
+        *cont = true; /* a real descriptor (or none): the kernel's */
+        return 0;
+    }
 
     switch (d->nr) {
     case SYS_read:
@@ -553,8 +1068,7 @@ static long handle(sup_t *sp, bool *cont)
     case SYS_lseek:
         return ch ? zvm_channel_seek(ch, (int64_t)a[1], (int)a[2]) : 0;
     case SYS_close:
-        *slot_of(sp, a[0]) = SLOT_FREE;
-        return 0;
+        return do_close(sp, t, a[0], cont);
     case SYS_fstat:
         return do_fstat(sp, ch, slot, a[1]);
     case SYS_newfstatat:
@@ -564,20 +1078,16 @@ static long handle(sup_t *sp, bool *cont)
     case SYS_ioctl:
         return -ENOTTY;
     case SYS_fcntl:
-        return do_fcntl(sp, ch, slot, a[1], a[2]);
+        return do_fcntl(sp, t, ch, slot, a[0], a[1], a[2]);
     case SYS_fsync:
     case SYS_fdatasync:
         return ch && ch->kind == ZVM_CHANNEL_FILE && ch->fd >= 0 && fsync(ch->fd) < 0 ? -errno : 0;
     case SYS_ftruncate:
-        return -EINVAL;
+        return ch ? zvm_channel_truncate(ch, (int64_t)a[1]) : -EINVAL;
+    case SYS_fallocate:
+        return ch ? zvm_channel_allocate(ch, (int)a[1], (int64_t)a[2], (int64_t)a[3]) : -ESPIPE;
     case SYS_dup:
-        return do_dup(sp, slot, 0, false);
-    case SYS_dup2:
-        return do_dup(sp, slot, a[1], true);
-    case SYS_dup3:
-        if ((uint32_t)a[0] == (uint32_t)a[1])
-            return -EINVAL;
-        return do_dup(sp, slot, a[1], true);
+        return do_dup(sp, t, slot, 0, false);
     default:
         return -ENOSYS;
     }
@@ -588,8 +1098,19 @@ static int answer_one(sup_t *sp)
     memset(sp->req, 0, sizeof *sp->req);
     if (ioctl(sp->listener, SECCOMP_IOCTL_NOTIF_RECV, sp->req) < 0)
         return errno == EINTR || errno == ENOENT ? 0 : -errno;
-    bool cont;
-    long rc = handle(sp, &cont);
+    bool cont = false;
+    long rc;
+    task_t *task = task_find(sp, (pid_t)sp->req->pid);
+    if (!task)
+        task = task_meet(sp);
+    if (task) {
+        /* Its last fork has returned: its child exists and can be named. */
+        clone_settle(sp, task);
+        exec_settle(sp, task);
+        rc = handle(sp, task, &cont);
+    } else {
+        rc = notif_valid(sp) ? -ENOMEM : 0; /* or the caller is gone */
+    }
     mem_close(sp);
     memset(sp->resp, 0, sizeof *sp->resp);
     sp->resp->id = sp->req->id;
@@ -632,15 +1153,11 @@ static int sup_init(sup_t *sp, zvm_session_t *s, pid_t pid, int listener, zvm_er
     sp->s = s;
     sp->listener = listener;
     zvm__kbuf_init(&sp->kbuf, pid, s->manifest.memory);
-    for (size_t i = 0; i < sizeof sp->slots / sizeof sp->slots[0]; i++)
-        sp->slots[i] = SLOT_FREE;
     sp->mem = -1;
     sp->maps = -1;
-    static const char *const std_alias[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
-    for (int i = 0; i < 3; i++) {
-        int c = zvm_session_find_channel(s, std_alias[i]);
-        sp->slots[i] = c >= 0 ? c : SLOT_NULL;
-    }
+    sp->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (sp->devnull < 0)
+        return zvm_error_errno(err, errno, "cannot open '/dev/null'");
     struct seccomp_notif_sizes sizes;
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
         return zvm_error_errno(err, errno, "SECCOMP_GET_NOTIF_SIZES");
@@ -663,6 +1180,13 @@ static int sup_init(sup_t *sp, zvm_session_t *s, pid_t pid, int listener, zvm_er
 static void sup_release(sup_t *sp)
 {
     mem_close(sp);
+    for (size_t i = 0; i < sp->ntasks; i++)
+        task_free(sp->tasks[i]);
+    free(sp->tasks);
+    for (size_t i = 0; i < sp->norphans; i++)
+        vtab_unref(sp->orphans[i]);
+    if (sp->devnull >= 0)
+        close(sp->devnull);
     free(sp->req);
     free(sp->resp);
     free(sp->buf);
