@@ -1120,6 +1120,10 @@ static void test_prune(void)
     /* Two processes filling one cache with room for one tree: every tree a
      * run holds stays whole while held, and nothing half-made is left. */
     set_bound(LRU_TREE);
+    /* The shared archive is written before the workers start: a worker
+     * must not read it while the other one is still writing it. */
+    char shared[256];
+    lru_tar(19, shared, sizeof shared);
     pid_t pids[2];
     for (int w = 0; w < 2; w++) {
         pids[w] = fork();
@@ -1136,12 +1140,16 @@ static void test_prune(void)
                 }
                 snprintf(f, sizeof f, "%s/images/%s/f", pcache, h);
                 FILE *in = fopen(f, "re");
-                if (!in || !fgets(got, sizeof got, in) || atoi(got) != i)
+                if (!in || !fgets(got, sizeof got, in) || atoi(got) != i) {
+                    printf("# worker %d round %d: lru-%d's tree %s: %s\n", w, round, i, h,
+                           in ? "wrong content" : strerror(errno));
                     bad++;
+                }
                 if (in)
                     fclose(in);
                 close(hold);
             }
+            fflush(stdout);
             _exit(bad ? 1 : 0);
         }
     }
