@@ -14,7 +14,8 @@ int main(void)
     size_t len = 0;
     int rc = zvm_read_file("/proc/sys/kernel/pid_max", 64, &text, &len);
     tap_ok(rc == 0 && len >= 2 && strtol(text, NULL, 10) > 0 && text[len - 1] == '\n',
-           "read_file: a sysctl is read whole ('%.*s', %zu bytes)", (int)len, text ? text : "", len);
+           "read_file: a sysctl is read whole ('%.*s' and a newline, %zu bytes)",
+           len > 0 ? (int)len - 1 : 0, text ? text : "", len);
     free(text);
     text = NULL;
     rc = zvm_read_file("/proc/self/status", 1 << 16, &text, &len);
