@@ -8,7 +8,8 @@ Environment:
   ZEROVM        the zerovm binary (default: <repo>/build/src/cli/zerovm)
   WASM_PROGS    directory holding the built *.wasm and native_* programs
                 (default: <repo>/build/tests/wasm)
-  WASM_SKIP     non-empty: print "1..0 # SKIP <it>" (meson: no clang/wabt)
+  WASM_SKIP     non-empty: print "1..0 # SKIP <it>" (meson: no clang/wabt);
+                under ZVM_TESTS_STRICT=1 (scripts/test.sh) it is a failure
   WASM_ONLY     optional substring: run only the cases whose name has it
   WASM_VERBOSE  non-empty: also show what the programs of passing cases printed
 
@@ -36,6 +37,9 @@ import tempfile
 import threading
 import time
 import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sandbox  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -1350,20 +1354,20 @@ def preflight():
 
 def main():
     if SKIP:
+        if sandbox.strict():
+            sandbox.bail(f"the wasm suite cannot be built: {SKIP}")
         print(f"1..0 # SKIP {SKIP}")
         return 0
     for need, what in ((ZEROVM, "zerovm"), (os.path.join(PROGS, "hello.wasm"), "hello.wasm")):
         if not os.path.exists(need):
-            print(f"1..0 # SKIP {what} not found at {need}")
-            return 0
+            sandbox.bail(f"{what} not found at {need}")
     if not TIMEOUT_BIN:
-        print("1..0 # SKIP timeout(1) is missing")
-        return 0
-    cases = [c for c in CASES if ONLY in c[0]]
-    print(f"1..{len(cases)}", flush=True)
+        sandbox.bail("timeout(1) is missing")
     why = preflight()
     if why:
-        print(f"# preflight: {why}", flush=True)
+        sandbox.cannot_run(why)
+    cases = [c for c in CASES if ONLY in c[0]]
+    print(f"1..{len(cases)}", flush=True)
     failed = 0
     for i, (name, fn) in enumerate(cases, 1):
         ctx = Ctx(name)
