@@ -21,10 +21,16 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Every tool the suites use was installed above: a case that would skip for
+# a missing one fails instead (tests/lib/sandbox.py).
+export ZVM_TESTS_STRICT=1
 
 failed=0
 meson test -C build --print-errorlogs || failed=1
-meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite zvsh --suite zvapp --suite zpm --suite cloud || failed=1
+# All but the wasm suite under ASan: wasm2c's runtime finds out-of-bounds
+# accesses by SIGSEGV on guard pages, which ASan's own SEGV handling takes
+# (docs/security.md, "Known limits"). The unit tests of wasi.c run here.
+meson test -C build-asan --print-errorlogs --no-suite wasm || failed=1
 
 # One line for CI: counts of test programs over both builds.
 count() { grep -c "\"result\": \"$2\"" "$1/meson-logs/testlog.json" 2>/dev/null || true; }
