@@ -117,7 +117,8 @@ int main(int argc, char **argv)
 
     int rc = 1;
     zc_server_t srv = {.cfg = &cfg};
-    if (zc_store_local_open(cfg.data_dir, cfg.fsync, &srv.store, err, sizeof err) < 0) {
+    if (zc_store_local_open(cfg.data_dir, cfg.fsync, cfg.open_containers, &srv.store, err,
+                            sizeof err) < 0) {
         fprintf(stderr, "zerocloud: %s\n", err);
         goto out;
     }

@@ -66,6 +66,7 @@ typedef struct zc_config {
     unsigned max_header_size;    /* bytes of request line + headers */
     unsigned max_listing;        /* entries per listing */
     unsigned connection_limit;   /* connections at once */
+    unsigned open_containers;    /* container handles kept open when idle */
     unsigned per_ip_limit;       /* connections at once from one address */
     unsigned connection_timeout; /* seconds idle before a connection closes */
     unsigned threads;            /* 0: one thread per connection, else a pool */
@@ -233,9 +234,11 @@ struct zc_store {
     const zc_store_ops_t *ops;
 };
 
-/* The embedded backend: files under dir/objects, SQLite under dir/accounts. */
-int zc_store_local_open(const char *dir, bool do_fsync, zc_store_t **out, char *err,
-                        size_t errlen);
+/* The embedded backend: files under dir/objects, SQLite under dir/accounts.
+ * open_containers bounds the idle container handles kept open (each holds
+ * two SQLite connections); handles in use are never closed under a request. */
+int zc_store_local_open(const char *dir, bool do_fsync, unsigned open_containers,
+                        zc_store_t **out, char *err, size_t errlen);
 
 /* Names (store.c): 0 or the HTTP status that rejects the name. */
 int zc_name_check(const char *name, size_t max, bool allow_slash);

@@ -4,7 +4,8 @@
  *
  *   [server]  listen = 127.0.0.1:8080, data = ./data, threads = 0, fsync = yes
  *   [limits]  max_object_size, max_header_size, max_listing, connections,
- *             connections_per_ip, timeout (seconds)
+ *             connections_per_ip, timeout (seconds), open_containers
+ *             (container handles kept open while idle, default 1024)
  *   [auth]    token_ttl = 86400
  *   [users]   account:user = key [.admin]
  *   [compute] enabled = yes, pool (executions at once; 0: 2 x CPUs), queue
@@ -38,6 +39,7 @@ void zc_config_init(zc_config_t *c)
     c->max_listing = 10000;
     c->connection_limit = 512;
     c->per_ip_limit = 128;
+    c->open_containers = 1024;
     c->connection_timeout = 30;
     c->threads = 0;
     c->fsync = true;
@@ -363,6 +365,12 @@ int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
                 break;
             }
             c->per_ip_limit = (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "open_containers")) {
+            if (parse_u64(v, 1, 100000, &x) < 0) {
+                why = "open_containers must be 1 to 100000";
+                break;
+            }
+            c->open_containers = (unsigned)x;
         } else if (!strcmp(section, "limits") && !strcmp(k, "timeout")) {
             if (parse_u64(v, 1, 3600, &x) < 0) {
                 why = "timeout must be 1 to 3600 seconds";

@@ -24,11 +24,28 @@
  * directories involved once, applies every op in one transaction (one WAL
  * fsync) and wakes the others.  Each container also has a reader
  * connection (WAL lets it read while the writer commits) under its own
- * mutex.  Open containers are cached, reference counted, and closed when
- * idle and the cache is full, or when deleted.
+ * mutex.
+ *
+ * Container handles, and who owns them (the rule every function below
+ * keeps, and asserts where it relies on it):
+ *   - A handle is owned by its references, counted in `refs`: one is the
+ *     cache's while the handle is on the cache list (`cached`), one is each
+ *     request's between cont_get() and cont_release().
+ *   - `refs`, `cached`, the list and `ncache` change only under cache_mu.
+ *   - The last reference to go closes the handle; by then it is off the
+ *     list (the cache's reference is the one taken off with it).
+ *   - cache_trim() evicts only handles whose one reference is the cache's
+ *     (refs == 1), least recently used first, while more than
+ *     `open_containers` are cached: a handle in use is never closed under
+ *     its request, so the cache may run past the bound while requests hold
+ *     more handles than that, and shrinks back as they are released.
+ *   - A deleted container's handle leaves the list at once (cache_forget),
+ *     so no new request finds it; the requests holding it end on ENOENT
+ *     and the last one closes it.
  */
 #include "cloud/cloud.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +59,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_MAX 1024
 #define NDIRS 256
 
 typedef enum op_kind { OP_PUT, OP_DELETE, OP_POST, OP_CMETA } op_kind_t;
@@ -68,8 +84,9 @@ typedef struct lc_cont {
     struct lc_cont *next;
     char *acct, *name;
     char path[4096];
-    unsigned refs;
-    bool dead;
+    unsigned refs; /* under cache_mu: the cache's (when cached) + requests' */
+    bool cached;   /* under cache_mu: on the cache list */
+    bool dead;     /* under mu: deleted, commits fail with ENOENT */
     pthread_mutex_t mu; /* queue, committing, dead, cached info */
     pthread_cond_t cv;
     lc_op_t *head, **tail;
@@ -88,9 +105,10 @@ typedef struct lstore {
     char *dir;
     bool do_fsync;
     int objdir_fd[NDIRS];
-    pthread_mutex_t cache_mu;
-    lc_cont_t *cache;
-    size_t ncache;
+    pthread_mutex_t cache_mu; /* the list, ncache, every handle's refs and cached */
+    lc_cont_t *cache;         /* most recently used first */
+    size_t ncache;            /* handles on the list */
+    size_t open_containers;   /* idle handles kept open: the bound of ncache */
     pthread_mutex_t acct_mu; /* account.db writes, container create/delete */
     _Atomic uint64_t tot_containers, tot_objects, tot_bytes;
 } lstore_t;
@@ -342,8 +360,11 @@ static void cont_path(lstore_t *st, const char *acct, const char *cont, char *ou
     snprintf(out, n, "%s/c/%s.db", ad, h);
 }
 
+/* Close a handle no one references (or one cont_open never published). */
 static void cont_close(lc_cont_t *c)
 {
+    assert(c->refs == 0 && !c->cached);
+    assert(!c->head && !c->committing);
     sqlite3_finalize(c->r_get);
     sqlite3_finalize(c->r_meta);
     sqlite3_close(c->rdb);
@@ -408,30 +429,66 @@ fail:
     return rc;
 }
 
-/* Evict idle handles past CACHE_MAX; called with cache_mu held. */
+/* Take c off the cache list, whose reference the caller then drops;
+ * cache_mu held. */
+static void cache_unlink(lstore_t *st, lc_cont_t *c)
+{
+    assert(c->cached && st->ncache > 0);
+    for (lc_cont_t **pp = &st->cache; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            c->next = NULL;
+            c->cached = false;
+            st->ncache--;
+            return;
+        }
+    assert(!"a cached handle is on the list");
+}
+
+/* Drop one reference; the last closes the handle.  cache_mu held. */
+static void cont_unref(lc_cont_t *c)
+{
+    assert(c->refs > 0);
+    if (--c->refs == 0)
+        cont_close(c);
+}
+
+/* Evict the least recently used idle handles (the cache's reference is
+ * their only one) while more than the bound are cached; cache_mu held. */
 static void cache_trim(lstore_t *st)
 {
-    lc_cont_t **pp = &st->cache;
-    while (*pp && st->ncache > CACHE_MAX) {
-        lc_cont_t *c = *pp;
-        if (c->refs == 0) {
-            *pp = c->next;
-            st->ncache--;
-            cont_close(c);
-        } else
-            pp = &c->next;
+    while (st->ncache > st->open_containers) {
+        lc_cont_t *victim = NULL;
+        for (lc_cont_t *c = st->cache; c; c = c->next) {
+            assert(c->cached && c->refs >= 1);
+            if (c->refs == 1)
+                victim = c; /* the last idle one is the least recently used */
+        }
+        if (!victim)
+            return; /* every cached handle is in use: shrink on release */
+        cache_unlink(st, victim);
+        cont_unref(victim);
     }
 }
 
+/* The cached handle of acct/cont, moved to the front; cache_mu held. */
 static lc_cont_t *cache_find(lstore_t *st, const char *acct, const char *cont)
 {
-    for (lc_cont_t *c = st->cache; c; c = c->next)
-        if (!c->dead && !strcmp(c->name, cont) && !strcmp(c->acct, acct))
-            return c;
+    for (lc_cont_t **pp = &st->cache; *pp; pp = &(*pp)->next) {
+        lc_cont_t *c = *pp;
+        if (strcmp(c->name, cont) || strcmp(c->acct, acct))
+            continue;
+        assert(c->cached && c->refs >= 1);
+        *pp = c->next;
+        c->next = st->cache;
+        st->cache = c;
+        return c;
+    }
     return NULL;
 }
 
-/* A referenced handle on an existing container, or -ENOENT. */
+/* A handle on an existing container, holding a reference for the caller
+ * (give it back with cont_release), or -ENOENT. */
 static int cont_get(lstore_t *st, const char *acct, const char *cont, lc_cont_t **out)
 {
     pthread_mutex_lock(&st->cache_mu);
@@ -450,36 +507,51 @@ static int cont_get(lstore_t *st, const char *acct, const char *cont, lc_cont_t 
     lc_cont_t *mine;
     if ((rc = cont_open(st, acct, cont, &mine)) < 0)
         return rc;
+    assert(mine->refs == 0 && !mine->cached);
     pthread_mutex_lock(&st->cache_mu);
     c = cache_find(st, acct, cont);
     if (c) {
-        cont_close(mine);
+        cont_close(mine); /* another request opened it first: use theirs */
+        c->refs++;
     } else {
         c = mine;
+        c->refs = 2; /* the cache's and the caller's */
+        c->cached = true;
         c->next = st->cache;
         st->cache = c;
         st->ncache++;
-        cache_trim(st);
+        cache_trim(st); /* never c: the caller's reference keeps it */
+        assert(c->cached && c->refs >= 2);
     }
-    c->refs++;
     pthread_mutex_unlock(&st->cache_mu);
     *out = c;
     return 0;
 }
 
-static void cont_put(lstore_t *st, lc_cont_t *c)
+/* Give back the reference cont_get took; c may be closed on return. */
+static void cont_release(lstore_t *st, lc_cont_t *c)
 {
     pthread_mutex_lock(&st->cache_mu);
-    if (--c->refs == 0 && c->dead) {
-        for (lc_cont_t **pp = &st->cache; *pp; pp = &(*pp)->next)
-            if (*pp == c) {
-                *pp = c->next;
-                st->ncache--;
-                break;
-            }
-        cont_close(c);
-    } else if (st->ncache > CACHE_MAX)
+    /* a request's reference, plus the cache's while cached */
+    assert(c->refs >= (c->cached ? 2u : 1u));
+    cont_unref(c);
+    if (st->ncache > st->open_containers)
         cache_trim(st);
+    pthread_mutex_unlock(&st->cache_mu);
+}
+
+/* A deleted container: off the list, so no request finds it again; the
+ * requests that hold it keep it until they release it.  c->mu held (the
+ * caller holds a reference too). */
+static void cache_forget(lstore_t *st, lc_cont_t *c)
+{
+    pthread_mutex_lock(&st->cache_mu);
+    assert(c->refs >= 1);
+    if (c->cached) {
+        cache_unlink(st, c);
+        assert(c->refs >= 2); /* the caller's stays */
+        cont_unref(c);
+    }
     pthread_mutex_unlock(&st->cache_mu);
 }
 
@@ -747,7 +819,7 @@ static int l_put_begin(zc_store_t *s, const char *acct, const char *cont, zc_put
     p->fd = mkostemp(p->tmp, O_CLOEXEC);
     if (p->fd < 0) {
         rc = -errno;
-        cont_put(st, p->c);
+        cont_release(st, p->c);
         free(p);
         return rc;
     }
@@ -778,7 +850,7 @@ static void l_put_abort(zc_put_t *p)
     if (p->fd >= 0)
         close(p->fd);
     unlink(p->tmp);
-    cont_put(p->st, p->c);
+    cont_release(p->st, p->c);
     free(p);
 }
 
@@ -813,7 +885,7 @@ static int l_put_commit(zc_put_t *p, const char *name, zc_object_info_t *info)
         obj_path(st, hash, op.old_ts, old, sizeof old);
         unlink(old);
     }
-    cont_put(st, p->c);
+    cont_release(st, p->c);
     free(p);
     return rc;
 }
@@ -866,7 +938,7 @@ static int l_object_open(zc_store_t *s, const char *acct, const char *cont, cons
         rc = -EIO;
     if (rc < 0)
         zc_object_info_release(out);
-    cont_put(st, c);
+    cont_release(st, c);
     return rc;
 }
 
@@ -881,7 +953,7 @@ static int l_object_post(zc_store_t *s, const char *acct, const char *cont, cons
     lc_op_t op = {.kind = OP_POST, .name = name, .ts = zc_ts_now(), .ctype = content_type,
                   .meta = meta};
     rc = commit_op(st, c, &op);
-    cont_put(st, c);
+    cont_release(st, c);
     return rc;
 }
 
@@ -900,7 +972,7 @@ static int l_object_delete(zc_store_t *s, const char *acct, const char *cont, co
         obj_path(st, hash, op.old_ts, old, sizeof old);
         unlink(old);
     }
-    cont_put(st, c);
+    cont_release(st, c);
     return rc;
 }
 
@@ -919,7 +991,7 @@ static int l_container_stat(zc_store_t *s, const char *acct, const char *cont,
     out->bytes = c->bytes;
     out->meta = json_deep_copy(c->meta);
     pthread_mutex_unlock(&c->mu);
-    cont_put(st, c);
+    cont_release(st, c);
     return 0;
 }
 
@@ -932,7 +1004,7 @@ static int l_container_post(zc_store_t *s, const char *acct, const char *cont, j
         return rc;
     lc_op_t op = {.kind = OP_CMETA, .meta = meta, .ts = zc_ts_now()};
     rc = commit_op(st, c, &op);
-    cont_put(st, c);
+    cont_release(st, c);
     return rc;
 }
 
@@ -1051,8 +1123,10 @@ static int l_container_delete(zc_store_t *s, const char *acct, const char *cont)
         rc = r == SQLITE_ROW ? -ENOTEMPTY : r == SQLITE_DONE ? 0 : sql_err(c->wdb, "empty");
     }
     sqlite3_finalize(q);
-    if (rc == 0)
+    if (rc == 0) {
         c->dead = true;
+        cache_forget(st, c);
+    }
     pthread_mutex_unlock(&c->mu);
     if (rc == 0) {
         sqlite3 *db;
@@ -1074,7 +1148,7 @@ static int l_container_delete(zc_store_t *s, const char *acct, const char *cont)
         unlink(c->path);
         atomic_fetch_sub(&st->tot_containers, 1);
     }
-    cont_put(st, c);
+    cont_release(st, c);
     pthread_mutex_unlock(&st->acct_mu);
     return rc;
 }
@@ -1136,7 +1210,7 @@ static int l_container_scan(zc_store_t *s, const char *acct, const char *cont, c
     }
     sqlite3_finalize(stmt);
     pthread_mutex_unlock(&c->rmu);
-    cont_put(st, c);
+    cont_release(st, c);
     return rc;
 }
 
@@ -1188,7 +1262,7 @@ static int l_account_stat(zc_store_t *s, const char *acct, zc_account_info_t *ou
             out->objects += c->count;
             out->bytes += c->bytes;
             pthread_mutex_unlock(&c->mu);
-            cont_put(st, c);
+            cont_release(st, c);
         }
         free(names[i]);
     }
@@ -1272,7 +1346,7 @@ static int l_account_scan(zc_store_t *s, const char *acct, const zc_scan_t *q, z
                 row.count = c->count;
                 row.size = c->bytes;
                 pthread_mutex_unlock(&c->mu);
-                cont_put(st, c);
+                cont_release(st, c);
             }
             stop = cb(arg, &row) != 0;
         }
@@ -1295,10 +1369,16 @@ static void l_close(zc_store_t *s)
     lstore_t *st = ST(s);
     if (!st)
         return;
-    for (lc_cont_t *c = st->cache, *n; c; c = n) {
-        n = c->next;
-        cont_close(c);
+    /* Only the cache's references are left: the server has stopped. */
+    pthread_mutex_lock(&st->cache_mu);
+    while (st->cache) {
+        lc_cont_t *c = st->cache;
+        assert(c->refs == 1);
+        cache_unlink(st, c);
+        cont_unref(c);
     }
+    assert(st->ncache == 0);
+    pthread_mutex_unlock(&st->cache_mu);
     for (int i = 0; i < NDIRS; i++)
         if (st->objdir_fd[i] >= 0)
             close(st->objdir_fd[i]);
@@ -1386,8 +1466,8 @@ static void totals_load(lstore_t *st)
     closedir(d);
 }
 
-int zc_store_local_open(const char *dir, bool do_fsync, zc_store_t **out, char *err,
-                        size_t errlen)
+int zc_store_local_open(const char *dir, bool do_fsync, unsigned open_containers,
+                        zc_store_t **out, char *err, size_t errlen)
 {
     lstore_t *st = calloc(1, sizeof *st);
     if (!st) {
@@ -1396,6 +1476,7 @@ int zc_store_local_open(const char *dir, bool do_fsync, zc_store_t **out, char *
     }
     st->base.ops = &local_ops;
     st->do_fsync = do_fsync;
+    st->open_containers = open_containers ? open_containers : 1;
     for (int i = 0; i < NDIRS; i++)
         st->objdir_fd[i] = -1;
     pthread_mutex_init(&st->cache_mu, NULL);

@@ -766,6 +766,75 @@ def concurrent_and_crash():
     s.stop()
 
 
+def put_get_each(s, names, tag):
+    """PUT one object in each container of names and GET it back; the
+    first failure as a message, else None."""
+    for c in names:
+        r = s.req("PUT", A + "/" + c)
+        if r.status not in (201, 202):
+            return "PUT container %s: %r" % (c, r)
+        body = ("%s %s" % (tag, c)).encode()
+        r = s.req("PUT", A + "/" + c + "/obj", body=body)
+        if r.status != 201:
+            return "PUT object in %s: %r" % (c, r)
+        r = s.req("GET", A + "/" + c + "/obj")
+        if r.status != 200 or r.body != body:
+            return "GET object in %s: %r" % (c, r)
+    return None
+
+
+@case
+def many_containers():
+    """1100 containers, more than the default bound of open handles (1024):
+    a PUT and a GET in each, then each object again (every handle has been
+    evicted and reopened by then), and the server lives on"""
+    s = Server("many", "[server]\nfsync = no\n").start()
+    names = ["m%04d" % i for i in range(1100)]
+    err = put_get_each(s, names, "first")
+    check(err is None, err)
+    for c in names[:200]:
+        r = s.req("GET", A + "/" + c + "/obj")
+        check(r.status == 200 and r.body == ("first %s" % c).encode(),
+              "GET again in %s: %r" % (c, r))
+    r = s.req("HEAD", A)
+    check(r.status == 204 and r.h("x-account-container-count") == "1100", repr(r))
+    s.stop()
+    check(s.proc.returncode == 0, "server exit %r: %s" % (s.proc.returncode,
+                                                           open(s.log).read()[-3000:]))
+
+
+@case
+def many_containers_concurrent():
+    """[limits] open_containers = 8: six clients at once, each over its own
+    40 containers and a shared one, so handles are evicted while others
+    hold them; every answer right, the server's exit clean"""
+    s = Server("manyc", "[server]\nfsync = no\n[limits]\nopen_containers = 8\n").start()
+    errors = []
+
+    def client(k):
+        try:
+            names = ["c%d-%02d" % (k, i) for i in range(40)]
+            for rnd in range(2):
+                e = put_get_each(s, names + ["shared"], "r%d k%d" % (rnd, k))
+                if e and not e.startswith("GET object in shared"):
+                    errors.append(e)
+                    return
+        except Exception as e:  # noqa: BLE001  (reported below)
+            errors.append("client %d: %r" % (k, e))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(not errors, "; ".join(errors[:5]))
+    r = s.req("HEAD", A)
+    check(r.status == 204 and r.h("x-account-container-count") == str(6 * 40 + 1), repr(r))
+    s.stop()
+    check(s.proc.returncode == 0, "server exit %r: %s" % (s.proc.returncode,
+                                                           open(s.log).read()[-3000:]))
+
+
 
 def main():
     if not os.access(ZEROCLOUD, os.X_OK):
