@@ -33,7 +33,7 @@ static void usage(FILE *f)
           "  --version           the version\n"
           "\n"
           "Without a [users] section the one user is test:tester, key testing, as in\n"
-          "Swift's all-in-one:\n"
+          "Swift's all-in-one, and the listen address must be a loopback one:\n"
           "  swift -A http://127.0.0.1:8080/auth/v1.0 -U test:tester -K testing stat\n"
           "\n"
           "One line per request goes to stderr: client method path status bytes time.\n"
@@ -77,12 +77,6 @@ int main(int argc, char **argv)
         zc_config_release(&cfg);
         return 2;
     }
-    const char *why = NULL;
-    if (cfg.nusers == 0 && zc_user_add(&cfg, "test:tester", "testing .admin", &why) < 0) {
-        fprintf(stderr, "zerocloud: %s\n", why);
-        zc_config_release(&cfg);
-        return 1;
-    }
     if (listen || !cfg.listen) {
         free(cfg.listen);
         cfg.listen = strdup(listen ? listen : "127.0.0.1:8080");
@@ -95,6 +89,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "zerocloud: out of memory\n");
         zc_config_release(&cfg);
         return 1;
+    }
+    /* The built-in user's key is public: it may serve this machine only. */
+    if (cfg.nusers == 0) {
+        struct sockaddr_storage addr;
+        if (zc_listen_resolve(cfg.listen, &addr, err, sizeof err) < 0) {
+            fprintf(stderr, "zerocloud: %s\n", err);
+            zc_config_release(&cfg);
+            return 2;
+        }
+        if (!zc_addr_is_loopback(&addr)) {
+            fprintf(stderr,
+                    "zerocloud: the built-in user test:tester (key testing) serves only a"
+                    " loopback address, not '%s'; add users to a configuration file,\n"
+                    "  [users]\n"
+                    "  account:user = key .admin\n"
+                    "and start with --config FILE\n",
+                    cfg.listen);
+            zc_config_release(&cfg);
+            return 2;
+        }
+        const char *why = NULL;
+        if (zc_user_add(&cfg, "test:tester", "testing .admin", &why) < 0) {
+            fprintf(stderr, "zerocloud: %s\n", why);
+            zc_config_release(&cfg);
+            return 1;
+        }
     }
 
     /* Signals are taken by sigwait below; the server's threads inherit the

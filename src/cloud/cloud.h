@@ -346,6 +346,11 @@ struct zc_server {
 };
 
 int zc_server_start(zc_server_t *s, char *err, size_t errlen);
+/* Resolve "ADDR:PORT" ("[v6]:PORT" too) into addr; -1 with err filled. */
+int zc_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
+                      size_t errlen);
+/* Whether addr is a loopback address: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
+bool zc_addr_is_loopback(const struct sockaddr_storage *addr);
 void zc_server_stop(zc_server_t *s);
 
 /* ---- handlers ---- */

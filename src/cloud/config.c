@@ -16,7 +16,8 @@
  *             image_cache_max, wasm_cache_max (bytes of zerovm's caches)
  *
  * A [users] section replaces the built-in user (test:tester, key testing,
- * .admin: the Swift all-in-one's).  Unknown sections or keys, duplicate
+ * .admin: the Swift all-in-one's), which zerocloud.c admits on a loopback
+ * listen address only.  Unknown sections or keys, duplicate
  * users, values out of range and lines that are not "key = value" are
  * errors naming file:line.  What the values do is the server's.
  */

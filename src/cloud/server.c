@@ -428,7 +428,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- start and stop ---- */
 
-static int parse_listen(zc_server_t *s, const char *listen, char *err, size_t errlen)
+int zc_listen_resolve(const char *listen, struct sockaddr_storage *addr, char *err,
+                      size_t errlen)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -454,8 +455,29 @@ static int parse_listen(zc_server_t *s, const char *listen, char *err, size_t er
         snprintf(err, errlen, "listen address '%s': %s", listen, gai_strerror(rc));
         return -1;
     }
-    memcpy(&s->addr, ai->ai_addr, ai->ai_addrlen);
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
+    return 0;
+}
+
+bool zc_addr_is_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static int parse_listen(zc_server_t *s, const char *listen, char *err, size_t errlen)
+{
+    if (zc_listen_resolve(listen, &s->addr, err, errlen) < 0)
+        return -1;
     snprintf(s->host_port, sizeof s->host_port, "%s", listen);
     return 0;
 }

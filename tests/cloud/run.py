@@ -64,9 +64,11 @@ class Resp:
 class Server:
     servers = []
 
-    def __init__(self, name, config=None, data=None):
+    def __init__(self, name, config=None, data=None, listen="127.0.0.1"):
         self.name = name
         self.port = free_port()
+        self.listen = listen
+        self.connect = {"0.0.0.0": "127.0.0.1"}.get(listen, listen.strip("[]"))
         self.data = data or os.path.join(WORK, name + "-data")
         self.log = os.path.join(WORK, name + ".log")
         self.cfg = None
@@ -79,7 +81,7 @@ class Server:
         Server.servers.append(self)
 
     def start(self):
-        args = [ZEROCLOUD, "--listen", "127.0.0.1:%d" % self.port, "--data", self.data]
+        args = [ZEROCLOUD, "--listen", "%s:%d" % (self.listen, self.port), "--data", self.data]
         if self.cfg:
             args += ["--config", self.cfg]
         self.logf = open(self.log, "ab")
@@ -128,7 +130,7 @@ class Server:
                     self.token = self.login()
                 token = self.token
             headers["X-Auth-Token"] = token
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c = http.client.HTTPConnection(self.connect, self.port, timeout=timeout)
         try:
             c.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
             for k, v in headers.items():
@@ -211,6 +213,50 @@ def defaults_swift_aio_user():
     r = s.req("GET", "/auth/v1.0", {"X-Storage-User": "test:tester", "X-Storage-Pass": "testing"},
               auth=False)
     check(r.status == 200 and r.h("x-storage-url").endswith("/v1/AUTH_test"), repr(r))
+    s.stop()
+
+
+def start_fails(args, what):
+    """Run zerocloud with args, expecting it to refuse to start: (rc, stderr)."""
+    try:
+        p = subprocess.run([ZEROCLOUD] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=20)
+    except subprocess.TimeoutExpired:
+        raise Fail("%s: zerocloud started (%s)" % (what, " ".join(args)))
+    check(p.returncode != 0, "%s: exit 0: %r" % (what, p))
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+@case
+def builtin_user_loopback_only():
+    """the built-in test:tester/testing admin serves only a loopback address:
+    without [users], 0.0.0.0, :: and 192.0.2.1 refuse to start, naming
+    the address and how to add users; 127.0.0.2, localhost and ::1 serve it;
+    with [users] any address serves"""
+    port = free_port()
+    data = os.path.join(WORK, "loopback-data")
+    nousers = os.path.join(WORK, "nousers.conf")
+    with open(nousers, "w") as f:
+        f.write("[limits]\nmax_listing = 100\n")
+    for listen, extra in [("0.0.0.0:%d" % port, []), ("[::]:%d" % port, []),
+                          ("192.0.2.1:%d" % port, []),
+                          ("0.0.0.0:%d" % port, ["--config", nousers])]:
+        rc, err = start_fails(["--listen", listen, "--data", data] + extra, listen)
+        check(rc == 2 and "'%s'" % listen in err and "loopback" in err and "[users]" in err
+              and "--config" in err, "%s without [users]: %d %s" % (listen, rc, err))
+    check(not os.path.exists(data), "data directory made by a server that refused to start")
+    for host in ["127.0.0.2", "localhost"] + (["[::1]"] if socket.has_ipv6 and
+                                               os.path.exists("/proc/net/if_inet6") else []):
+        s = Server("loop-" + host.strip("[]:").replace(".", "-"), listen=host)
+        s.start()
+        r = s.req("GET", "/auth/v1.0", {"X-Auth-User": "test:tester", "X-Auth-Key": "testing"},
+                  auth=False)
+        check(r.status == 200, "%s: %r" % (host, r))
+        s.stop()
+    s = Server("anyaddr", USERS, listen="0.0.0.0").start()
+    r = s.req("GET", "/auth/v1.0", {"X-Auth-User": "test:tester3", "X-Auth-Key": "testing3"},
+              auth=False)
+    check(r.status == 200, "0.0.0.0 with [users]: %r" % r)
     s.stop()
 
 
