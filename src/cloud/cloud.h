@@ -36,6 +36,7 @@
 #define ZC_MAX_META_COUNT 90
 #define ZC_MAX_META_OVERALL 4096
 #define ZC_MAX_SMALL_BODY (64 * 1024) /* bodies we buffer (POST, compute) */
+#define ZC_MAX_DISCARD (64 * 1024)    /* body bytes dropped after a refusal, then close */
 
 /* ---- growable buffer ---- */
 typedef struct zc_buf {
@@ -290,6 +291,7 @@ struct zc_req {
     zc_finish_fn on_finish;
     zc_cleanup_fn on_cleanup;
     int body_status;     /* a status decided while the body came */
+    uint64_t discarded;  /* body bytes dropped since (ZC_MAX_DISCARD at most) */
     zc_buf_t body;       /* small bodies, when on_body is zc_body_buffer */
     void *handler_state; /* the handler's, freed by on_cleanup */
 };

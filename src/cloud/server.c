@@ -378,6 +378,23 @@ static void route(zc_req_t *r)
     }
 }
 
+/* A body announced too long for a buffering handler is refused before it
+ * is read: an answer queued now makes MHD read no body and close after it
+ * (Connection: close), so the client gets its 413 at once. */
+static void refuse_early(zc_req_t *r)
+{
+    if (r->replied || r->on_body != zc_body_buffer)
+        return;
+    const char *cl = zc_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno || *end || end == cl || n > ZC_MAX_SMALL_BODY)
+        zc_reply_error(r, 413, "Your request is too large.");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *data, size_t *size, void **ctx)
@@ -401,18 +418,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         route(r);
+        refuse_early(r);
         return MHD_YES;
     }
     if (*size) {
         size_t n = *size;
         *size = 0;
         r->bytes_in += n;
-        if (r->replied || r->body_status)
-            return MHD_YES; /* discarded */
+        if (r->replied || r->body_status) {
+            /* Refused midway: MHD answers only once the body has ended, so
+             * drop a little more in case it ends soon, then close without
+             * an answer rather than read an unbounded body for nothing. */
+            r->discarded += n;
+            return r->discarded > ZC_MAX_DISCARD ? MHD_NO : MHD_YES;
+        }
         int st = r->on_body ? r->on_body(r, data, n) : 0;
         if (st < 0)
             return MHD_NO;
         r->body_status = st;
+        if (st)
+            r->status = st; /* logged even if the connection is then dropped */
         return MHD_YES;
     }
     if (r->replied)
