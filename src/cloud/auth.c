@@ -7,14 +7,17 @@
  * Tokens are kept in memory only, in a hash table under one mutex: a
  * restart logs everyone out (clients log in again on 401, as with Swift's
  * memcache).  The table holds at most MAX_TOKENS; expired tokens are swept
- * when it is full and on lookup.  Keys are compared in constant time.
+ * when it is full and on lookup.  Keys and tokens are compared as SHA-256
+ * digests in constant time (zc_secret_equal), so timing reveals neither
+ * their length nor a matching prefix.
  * Whether a user may touch a path is acl.c's.
  */
 #include "cloud/cloud.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,19 @@ void zc_auth_free(zc_auth_t *a)
     free(a);
 }
 
+bool zc_secret_equal(const char *a, const char *b)
+{
+    uint8_t da[SHA256_DIGEST_SIZE], db[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, strlen(a), (const uint8_t *)a);
+    sha256_digest(&ctx, sizeof da, da);
+    sha256_init(&ctx);
+    sha256_update(&ctx, strlen(b), (const uint8_t *)b);
+    sha256_digest(&ctx, sizeof db, db);
+    return memeql_sec(da, db, sizeof da) != 0;
+}
+
 static size_t bucket_of(const char *token)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -117,7 +133,7 @@ int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65]
     const char *colon = strchr(who, ':');
     if (!colon)
         return -EACCES;
-    size_t alen = (size_t)(colon - who), klen = strlen(key);
+    size_t alen = (size_t)(colon - who);
     const zc_user_t *found = NULL;
     size_t idx = 0;
     for (size_t i = 0; i < a->cfg->nusers; i++) {
@@ -129,10 +145,9 @@ int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65]
             break;
         }
     }
-    /* Compare against something of the same length even for an unknown
-     * user, so that timing says nothing about which part was wrong. */
-    const char *want = found ? found->key : key;
-    bool ok = strlen(want) == klen && CRYPTO_memcmp(want, key, klen) == 0 && found;
+    /* Compare even for an unknown user (against a key no one has), so that
+     * timing says nothing about which part was wrong. */
+    bool ok = zc_secret_equal(found ? found->key : "\n unknown user \n", key) && found;
     if (!ok)
         return -EACCES;
 
@@ -192,7 +207,7 @@ int zc_auth_check(zc_auth_t *a, const char *token, zc_ident_t *id)
     tok_t **pp = &a->buckets[bucket_of(token)];
     while (*pp) {
         tok_t *t = *pp;
-        if (strcmp(t->token, token)) {
+        if (!zc_secret_equal(t->token, token)) {
             pp = &t->next;
             continue;
         }

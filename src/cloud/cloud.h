@@ -115,6 +115,10 @@ void zc_auth_free(zc_auth_t *a);
  * at most 64 bytes) and its lifetime in seconds.  -EACCES otherwise. */
 int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65], unsigned *ttl,
                   zc_ident_t *id);
+/* Are secrets a and b (NUL-ended) equal?  Both are hashed (SHA-256) and
+ * the digests compared in constant time, so the time taken says nothing
+ * about the length of either or where they differ. */
+bool zc_secret_equal(const char *a, const char *b);
 /* Resolve a token: 0 and *id, or -EACCES (unknown or expired). */
 int zc_auth_check(zc_auth_t *a, const char *token, zc_ident_t *id);
 
