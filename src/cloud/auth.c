@@ -10,12 +10,18 @@
  * when it is full and on lookup.  Keys and tokens are compared as SHA-256
  * digests in constant time (zc_secret_equal), so timing reveals neither
  * their length nor a matching prefix.
- * Whether a user may touch a path is acl.c's.
+ * Failed logins are counted per client address and per known user in a
+ * window (limits login_failures, login_failures_per_user, login_window);
+ * past the count, logins answer 429 until the window ends, whatever the
+ * key.  The address table holds NADDRS entries: a new address takes an
+ * expired entry, or else the oldest.  Whether a user may touch a path is
+ * acl.c's.
  */
 #include "cloud/cloud.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
 #include <openssl/rand.h>
@@ -41,12 +47,27 @@ typedef struct current {
     time_t expires;
 } current_t;
 
+/* Failed logins in one window: from an address, or for a known user. */
+typedef struct failures {
+    time_t since;   /* the window's first failure */
+    unsigned count; /* failures since then */
+} failures_t;
+
+#define NADDRS 1024 /* addresses remembered at once */
+
+typedef struct addr_failures {
+    unsigned char key[17]; /* family byte, then 4 (IPv4) or 8 (an IPv6 /64) bytes */
+    failures_t f;
+} addr_failures_t;
+
 struct zc_auth {
     const zc_config_t *cfg;
     pthread_mutex_t mu;
     tok_t *buckets[NBUCKETS];
     size_t ntokens;
     current_t *current;     /* parallel to cfg->users */
+    failures_t *user_fail;  /* parallel to cfg->users; under mu */
+    addr_failures_t addr_fail[NADDRS]; /* under mu */
 };
 
 zc_auth_t *zc_auth_new(const zc_config_t *cfg)
@@ -56,7 +77,10 @@ zc_auth_t *zc_auth_new(const zc_config_t *cfg)
         return NULL;
     a->cfg = cfg;
     a->current = calloc(cfg->nusers ? cfg->nusers : 1, sizeof *a->current);
-    if (!a->current) {
+    a->user_fail = calloc(cfg->nusers ? cfg->nusers : 1, sizeof *a->user_fail);
+    if (!a->current || !a->user_fail) {
+        free(a->current);
+        free(a->user_fail);
         free(a);
         return NULL;
     }
@@ -75,6 +99,7 @@ void zc_auth_free(zc_auth_t *a)
         }
     pthread_mutex_destroy(&a->mu);
     free(a->current);
+    free(a->user_fail);
     free(a);
 }
 
@@ -124,6 +149,119 @@ static void ident_of(const zc_user_t *u, zc_ident_t *id)
     snprintf(id->account, sizeof id->account, "%s", u->account);
     snprintf(id->user, sizeof id->user, "%s", u->user);
 }
+
+/* ---- failed logins ---- */
+
+/* The index of the known user "account:user", or -1. */
+static long user_index(const zc_auth_t *a, const char *who)
+{
+    const char *colon = who ? strchr(who, ':') : NULL;
+    if (!colon)
+        return -1;
+    size_t alen = (size_t)(colon - who);
+    for (size_t i = 0; i < a->cfg->nusers; i++) {
+        const zc_user_t *u = &a->cfg->users[i];
+        if (strlen(u->account) == alen && !strncmp(u->account, who, alen) &&
+            !strcmp(u->user, colon + 1))
+            return (long)i;
+    }
+    return -1;
+}
+
+static bool addr_key(const struct sockaddr *from, unsigned char key[17])
+{
+    memset(key, 0, 17);
+    if (!from)
+        return false;
+    if (from->sa_family == AF_INET) {
+        key[0] = 4;
+        memcpy(key + 1, &((const struct sockaddr_in *)from)->sin_addr, 4);
+        return true;
+    }
+    if (from->sa_family == AF_INET6) {
+        key[0] = 6; /* one host usually holds a whole /64 */
+        memcpy(key + 1, &((const struct sockaddr_in6 *)from)->sin6_addr, 8);
+        return true;
+    }
+    return false;
+}
+
+/* The address's slot; when create, a new one in place of an expired or
+ * the oldest.  NULL otherwise.  Called with a->mu held. */
+static failures_t *addr_slot(zc_auth_t *a, const unsigned char key[17], time_t now, bool create)
+{
+    addr_failures_t *spare = NULL;
+    bool spare_dead = false;
+    for (size_t i = 0; i < NADDRS; i++) {
+        addr_failures_t *s = &a->addr_fail[i];
+        if (s->f.count && !memcmp(s->key, key, 17))
+            return &s->f;
+        if (spare_dead)
+            continue;
+        if (!s->f.count || s->f.since + (time_t)a->cfg->login_window <= now) {
+            spare = s;
+            spare_dead = true;
+        } else if (!spare || s->f.since < spare->f.since)
+            spare = s;
+    }
+    if (!create)
+        return NULL;
+    memcpy(spare->key, key, 17);
+    spare->f.count = 0;
+    spare->f.since = now;
+    return &spare->f;
+}
+
+/* Seconds left of f's window when it holds max failures, else 0. */
+static unsigned wait_of(const failures_t *f, unsigned max, unsigned window, time_t now)
+{
+    if (!f || !max || f->count < max || f->since + (time_t)window <= now)
+        return 0;
+    return (unsigned)(f->since + (time_t)window - now);
+}
+
+static void count_failure(failures_t *f, unsigned window, time_t now)
+{
+    if (!f->count || f->since + (time_t)window <= now) {
+        f->since = now;
+        f->count = 0;
+    }
+    if (f->count < UINT32_MAX)
+        f->count++;
+}
+
+unsigned zc_auth_throttled(zc_auth_t *a, const struct sockaddr *from, const char *who)
+{
+    const zc_config_t *c = a->cfg;
+    time_t now = time(NULL);
+    unsigned char key[17];
+    long u = user_index(a, who);
+    pthread_mutex_lock(&a->mu);
+    unsigned w = 0;
+    if (addr_key(from, key))
+        w = wait_of(addr_slot(a, key, now, false), c->login_failures, c->login_window, now);
+    if (u >= 0) {
+        unsigned wu = wait_of(&a->user_fail[u], c->login_failures_user, c->login_window, now);
+        w = wu > w ? wu : w;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return w;
+}
+
+void zc_auth_failed(zc_auth_t *a, const struct sockaddr *from, const char *who)
+{
+    time_t now = time(NULL);
+    unsigned char key[17];
+    long u = user_index(a, who);
+    pthread_mutex_lock(&a->mu);
+    if (a->cfg->login_failures && addr_key(from, key))
+        count_failure(addr_slot(a, key, now, true), a->cfg->login_window, now);
+    if (u >= 0 && a->cfg->login_failures_user)
+        count_failure(&a->user_fail[u], a->cfg->login_window, now);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- logins and tokens ---- */
 
 int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65], unsigned *ttl,
                   zc_ident_t *id)

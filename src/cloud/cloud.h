@@ -71,6 +71,9 @@ typedef struct zc_config {
     unsigned per_ip_limit;       /* connections at once from one address */
     unsigned connection_timeout; /* seconds idle before a connection closes */
     unsigned threads;            /* 0: one thread per connection, else a pool */
+    unsigned login_failures;     /* failed logins per address per window (0: no limit) */
+    unsigned login_failures_user; /* failed logins per user per window (0: no limit) */
+    unsigned login_window;       /* seconds a window of failures lasts */
     bool fsync;                  /* fsync data and directories (default on) */
     /* [compute] */
     bool exec_enabled;           /* compute requests run (else 501) */
@@ -115,6 +118,13 @@ void zc_auth_free(zc_auth_t *a);
  * at most 64 bytes) and its lifetime in seconds.  -EACCES otherwise. */
 int zc_auth_login(zc_auth_t *a, const char *who, const char *key, char token[65], unsigned *ttl,
                   zc_ident_t *id);
+/* Failed logins, counted per client address (IPv6 by /64) and per known
+ * user in a window of login_window seconds from the first failure: 0 when
+ * a login may be tried, else the seconds until it may (429, Retry-After).
+ * Checked before the key, so a blocked client learns nothing from it. */
+unsigned zc_auth_throttled(zc_auth_t *a, const struct sockaddr *from, const char *who);
+/* Count a failed login (a wrong key or an unknown user). */
+void zc_auth_failed(zc_auth_t *a, const struct sockaddr *from, const char *who);
 /* Are secrets a and b (NUL-ended) equal?  Both are hashed (SHA-256) and
  * the digests compared in constant time, so the time taken says nothing
  * about the length of either or where they differ. */

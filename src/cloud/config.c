@@ -5,7 +5,9 @@
  *   [server]  listen = 127.0.0.1:8080, data = ./data, threads = 0, fsync = yes
  *   [limits]  max_object_size, max_header_size, max_listing, connections,
  *             connections_per_ip, timeout (seconds), open_containers
- *             (container handles kept open while idle, default 1024)
+ *             (container handles kept open while idle, default 1024),
+ *             login_failures (per address, 5), login_failures_per_user
+ *             (20), login_window (60 s)
  *   [auth]    token_ttl = 86400
  *   [users]   account:user = key [.admin]
  *   [compute] enabled = yes, pool (executions at once; 0: 2 x CPUs), queue
@@ -43,6 +45,9 @@ void zc_config_init(zc_config_t *c)
     c->open_containers = 1024;
     c->connection_timeout = 30;
     c->threads = 0;
+    c->login_failures = 5;
+    c->login_failures_user = 20;
+    c->login_window = 60;
     c->fsync = true;
     c->exec_enabled = true;
     c->exec_pool = 0;
@@ -378,6 +383,20 @@ int zc_config_load(zc_config_t *c, const char *file, char *err, size_t errlen)
                 break;
             }
             c->connection_timeout = (unsigned)x;
+        } else if (!strcmp(section, "limits") && (!strcmp(k, "login_failures") ||
+                                                   !strcmp(k, "login_failures_per_user"))) {
+            if (parse_u64(v, 0, 1000000, &x) < 0) {
+                why = "login_failures must be 0 (no limit) to 1000000";
+                break;
+            }
+            *(!strcmp(k, "login_failures") ? &c->login_failures : &c->login_failures_user) =
+                (unsigned)x;
+        } else if (!strcmp(section, "limits") && !strcmp(k, "login_window")) {
+            if (parse_u64(v, 1, 86400, &x) < 0) {
+                why = "login_window must be 1 to 86400 seconds";
+                break;
+            }
+            c->login_window = (unsigned)x;
         } else if (!strcmp(section, "compute")) {
             if (compute_key(c, k, v, &why) < 0)
                 break;

@@ -180,6 +180,7 @@ static const char *reason(int status)
     case 413: return "Request Entity Too Large";
     case 416: return "Requested Range Not Satisfiable";
     case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";

@@ -232,10 +232,21 @@ static void auth_page(zc_req_t *r)
         zc_reply_error(r, 401, "Missing X-Auth-User or X-Auth-Key");
         return;
     }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *from = ci ? ci->client_addr : NULL;
+    unsigned wait = zc_auth_throttled(r->srv->auth, from, user);
+    if (wait) {
+        zc_req_add_header(r, "Retry-After", "%u", wait);
+        zc_reply_error(r, 429, "Too many failed logins; try again later");
+        return;
+    }
     char token[65];
     unsigned ttl;
     zc_ident_t id;
     int rc = zc_auth_login(r->srv->auth, user, key, token, &ttl, &id);
+    if (rc == -EACCES)
+        zc_auth_failed(r->srv->auth, from, user);
     if (rc == -EAGAIN) {
         zc_reply_error(r, 503, "Too many tokens");
         return;

@@ -811,6 +811,45 @@ def concurrent_and_crash():
     print("# crash: %d acknowledged, %d listed after kill -9" % (len(acked), len(listed)))
     s.stop()
 
+def login_from(srv, src, user, key):
+    """GET /auth/v1.0 from source address src (any 127/8 address is ours)."""
+    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30, source_address=(src, 0))
+    try:
+        c.request("GET", "/auth/v1.0", headers={"X-Auth-User": user, "X-Auth-Key": key})
+        r = c.getresponse()
+        return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        c.close()
+
+
+@case
+def login_rate_limit():
+    """failed logins: 429 with Retry-After past the limit per address and per
+    user, whatever the key; other clients and users log in"""
+    s = Server("logins", "[limits]\nlogin_failures = 5\nlogin_failures_per_user = 8\n"
+               "login_window = 3600\n" + USERS).start()
+    for i in range(5):
+        r = login_from(s, "127.0.0.2", "test:tester", "wrong%d" % i)
+        check(r.status == 401, "failure %d: %r" % (i, r))
+    r = login_from(s, "127.0.0.2", "test:tester", "wrong")
+    check(r.status == 429 and 0 < int(r.h("retry-after")) <= 3600, "6th try: %r" % r)
+    r = login_from(s, "127.0.0.2", "test:tester", "testing")
+    check(r.status == 429, "the right key from a blocked address: %r" % r)
+    r = login_from(s, "127.0.0.2", "other:guest", "guestkey")
+    check(r.status == 429, "another user from a blocked address: %r" % r)
+    r = login_from(s, "127.0.0.1", "test:tester", "testing")
+    check(r.status == 200, "another address: %r" % r)
+    # per user: failures for test:tester3 spread over addresses
+    for i in range(8):
+        r = login_from(s, "127.0.0.%d" % (10 + i // 2), "test:tester3", "wrong")
+        check(r.status == 401, "user failure %d: %r" % (i, r))
+    r = login_from(s, "127.0.0.30", "test:tester3", "testing3")
+    check(r.status == 429 and int(r.h("retry-after")) > 0, "blocked user: %r" % r)
+    r = login_from(s, "127.0.0.30", "other:guest", "guestkey")
+    check(r.status == 200, "another user from a fresh address: %r" % r)
+    s.stop()
+
+
 
 def put_get_each(s, names, tag):
     """PUT one object in each container of names and GET it back; the
