@@ -19,7 +19,8 @@
  * A caller who is not the owner runs it only when the container's
  * X-Container-Meta-Zerovm-Suid admits them (compute.c), and then every
  * storage access the app makes that its ACLs deny is tried again with the
- * Zerovm-Suid ACL of the container it touches (job_storage.c).
+ * Zerovm-Suid ACL (reads, listings) or Zerovm-Suid-Write ACL (writes) of the
+ * container it touches (job_storage.c).
  *
  * In both, the request body feeds path-less stdin devices and "~" is the
  * account of the URL.

@@ -106,7 +106,8 @@ char *zc_apps_endpoint(zc_store_t *st, const char *acct, const char *cont);
 
 /* ---- job_storage.c ---- */
 /* libzvmjob's storage over the store for the request x: reads, listings and
- * writes checked as x->r->ident (and the Zerovm-Suid ACL when x->suid);
+ * writes checked as x->r->ident (and, when x->suid, the Zerovm-Suid ACL for
+ * reads and listings, the Zerovm-Suid-Write ACL for writes);
  * object data handed to nodes as /proc/<pid>/fd/<n> of descriptors kept
  * open for the job's life; outputs written to files in x->dir and stored
  * through the store's durable PUT on commit; container listings as SQLite

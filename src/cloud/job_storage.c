@@ -5,10 +5,12 @@
  * request's caller, against the container's ACLs (acl.c): a listing needs
  * list access, a read read access, an output write access; the account's
  * owner may do all in its account.  When the request was admitted by a
- * REST endpoint's X-Container-Meta-Zerovm-Suid, a denied operation is tried
- * again with the Zerovm-Suid ACL of the container it touches (as Swift's
- * tempauth reads `req.acl`: its `.r:` and group elements grant any access,
- * `.rlistings` listings too).
+ * REST endpoint's X-Container-Meta-Zerovm-Suid, a denied read or listing is
+ * tried again with the Zerovm-Suid ACL of the container it touches (read
+ * as X-Container-Read: `.r:` and group elements grant reads, `.rlistings`
+ * listings too), and a denied write with that container's own
+ * X-Container-Meta-Zerovm-Suid-Write ACL (same syntax): a read grant never
+ * becomes a write.
  *
  *   list            the container's rows (store scan from the pattern's
  *                   literal prefix, fnmatch(3) like the local stand-in), at
@@ -76,13 +78,16 @@ int zc_job_authorize(zc_exec_t *x, const char *acct, const char *cont, zc_access
     if (st->ops->container_stat(st, acct, cont, &ci) == 0) {
         rd = json_string_value(json_object_get(ci.meta, "x-container-read"));
         wr = json_string_value(json_object_get(ci.meta, "x-container-write"));
-        suid = json_string_value(json_object_get(ci.meta, "x-container-meta-zerovm-suid"));
+        suid = json_string_value(json_object_get(
+            ci.meta, access == ZC_ACCESS_WRITE ? "x-container-meta-zerovm-suid-write"
+                                               : "x-container-meta-zerovm-suid"));
     }
     const char *referer = zc_req_header(r, "Referer");
     int rc = zc_acl_authorize(&r->ident, acct, access, rd, wr, referer);
     /* Zerovm-Suid opens only containers of the account whose endpoint
      * admitted the caller: another account's Suid is that account's app's
-     * business, not this one's. */
+     * business, not this one's.  A write asks the Suid-Write grant, read
+     * with the read syntax (so `.r:*` can let anonymous users save). */
     if (rc && x->suid && suid && strcmp(acct, r->account) == 0)
         rc = zc_acl_authorize(&r->ident, acct,
                               access == ZC_ACCESS_WRITE ? ZC_ACCESS_READ : access, suid, NULL,

@@ -615,6 +615,11 @@ def suid_for_anonymous():
     r = s.req("GET", "/api/AUTH_test/api/count", auth=None)
     check(r.status == 200 and b"first" in r.body, "anonymous with Suid: %r" % r)
     r = s.req("POST", "/api/AUTH_test/api/save/anon", body=b"from anonymous", auth=None)
+    check(r.status == 401 and b"/AUTH_test/api-store/anon" in r.body,
+          "anonymous save with a read grant only: %r" % r)
+    r = s.req("POST", A + "/api-store", {"X-Container-Meta-Zerovm-Suid-Write": ".r:*"})
+    check(r.status == 204, repr(r))
+    r = s.req("POST", "/api/AUTH_test/api/save/anon", body=b"from anonymous", auth=None)
     check(r.status == 201, "anonymous save: %r" % r)
     check(s.req("GET", A + "/api-store/anon").body == b"from anonymous", "not saved")
     env = json.loads(s.req("GET", "/api/AUTH_test/api/env", auth=None).body)
@@ -630,7 +635,41 @@ def suid_for_anonymous():
     check(r.status == 401 and b"/AUTH_test/api-app/api.zapp" in r.body,
           "the app's container lost its Suid: %r" % r)
     for c in ("api", "api-store"):
-        s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": ""})
+        s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": "",
+                                    "X-Container-Meta-Zerovm-Suid-Write": ""})
+
+
+@case
+def suid_read_is_not_write():
+    """a Zerovm-Suid read grant lets another user's job read the owner's
+    container, not write it: writes need X-Container-Meta-Zerovm-Suid-Write"""
+    s = srv()
+    api_setup(s)
+    for c in ("api", "api-app", "api-store"):
+        r = s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": "other:guest"})
+        check(r.status == 204, repr(r))
+    try:
+        r = s.req("GET", "/api/AUTH_test/api/count", auth="other:guest")
+        check(r.status == 200 and b"first" in r.body, "read through the grant: %r" % r)
+        r = s.req("POST", "/api/AUTH_test/api/save/guest", body=b"from guest", auth="other:guest")
+        check(r.status == 403 and
+              b"Error 403 Forbidden while fetching /AUTH_test/api-store/guest" in r.body,
+              "write through a read grant: %r" % r)
+        check(s.req("GET", A + "/api-store/guest").status == 404, "the guest wrote here")
+        # a write grant for someone else grants nothing to this user
+        r = s.req("POST", A + "/api-store", {"X-Container-Meta-Zerovm-Suid-Write": "test:tester3"})
+        check(r.status == 204, repr(r))
+        r = s.req("POST", "/api/AUTH_test/api/save/guest", body=b"from guest", auth="other:guest")
+        check(r.status == 403, "another user's write grant: %r" % r)
+        r = s.req("POST", A + "/api-store", {"X-Container-Meta-Zerovm-Suid-Write": "other:guest"})
+        check(r.status == 204, repr(r))
+        r = s.req("POST", "/api/AUTH_test/api/save/guest", body=b"from guest", auth="other:guest")
+        check(r.status == 201, "write with the write grant: %r" % r)
+        check(s.req("GET", A + "/api-store/guest").body == b"from guest", "not saved")
+    finally:
+        for c in ("api", "api-app", "api-store"):
+            s.req("POST", A + "/" + c, {"X-Container-Meta-Zerovm-Suid": "",
+                                        "X-Container-Meta-Zerovm-Suid-Write": ""})
 
 
 @case
