@@ -98,14 +98,107 @@ char *zc_exec_path(zc_exec_t *x, const char *what)
     return p;
 }
 
-void zc_exec_error(zc_exec_t *x, int status, const char *fmt, ...)
+void zc_exec_name_path(zc_exec_t *x, const char *host, const char *fmt, ...)
 {
-    char *msg = NULL;
+    struct zc_exec_name *g = realloc(x->names, (x->nnames + 1) * sizeof *g);
+    if (!g)
+        return;
+    x->names = g;
+    char *name = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
+    int n = vasprintf(&name, fmt, ap);
+    va_end(ap);
+    char *h = strdup(host);
+    if (n < 0 || !h) {
+        free(h);
+        if (n >= 0)
+            free(name);
+        return;
+    }
+    x->names[x->nnames++] = (struct zc_exec_name){h, name};
+}
+
+/* Where a path quoted in a message ends. */
+static size_t path_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] && !strchr(" \t'\"`,;()[]<>", p[n]) && !(p[n] == ':' && p[n + 1] == ' '))
+        n++;
+    return n;
+}
+
+/* Does prefix (a path) start at s and end there or at a '/'? */
+static bool path_at(const char *s, const char *prefix, size_t plen)
+{
+    return plen && !strncmp(s, prefix, plen) &&
+           (prefix[plen - 1] == '/' || s[plen] == '/' || path_len(s + plen) == 0);
+}
+
+char *zc_exec_scrub(const zc_exec_t *x, const char *msg)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%d/", (int)getpid());
+    const char *home = getenv("HOME");
+    char home_cache[4096] = "";
+    if (home && *home == '/')
+        snprintf(home_cache, sizeof home_cache, "%s/.cache/", home);
+    const char *roots[] = {
+        x->cx->jobs_dir, x->cx->data_dir, proc, getenv("TMPDIR"), "/tmp/", "/var/tmp/",
+        getenv("ZEROVM_CACHE_DIR"), getenv("XDG_CACHE_HOME"), home_cache,
+    };
+    zc_buf_t b = {0};
+    if (zc_buf_add(&b, "", 0) < 0)
+        return NULL;
+    for (const char *p = msg; *p;) {
+        bool word_start = p == msg || strchr(" \t'\"`,;:()[]<>=", p[-1]);
+        size_t used = 0;
+        if (word_start && *p == '/') {
+            /* the longest remembered path that ends here wins */
+            const struct zc_exec_name *best = NULL;
+            for (size_t i = 0; i < x->nnames; i++) {
+                size_t hl = strlen(x->names[i].host);
+                if (!strncmp(p, x->names[i].host, hl) && path_len(p + hl) == 0 &&
+                    (!best || hl > strlen(best->host)))
+                    best = &x->names[i];
+            }
+            if (best) {
+                zc_buf_puts(&b, best->name);
+                used = strlen(best->host);
+            } else {
+                for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+                    const char *root = roots[i];
+                    if (root && *root == '/' && path_at(p, root, strlen(root))) {
+                        zc_buf_puts(&b, "(server path)");
+                        used = path_len(p);
+                        break;
+                    }
+                }
+            }
+        }
+        if (!used) {
+            zc_buf_add(&b, p, 1);
+            used = 1;
+        }
+        p += used;
+    }
+    return b.p;
+}
+
+void zc_exec_error(zc_exec_t *x, int status, const char *fmt, ...)
+{
+    char *raw = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&raw, fmt, ap);
     va_end(ap);
     if (n < 0) {
+        zc_reply_error(x->r, status, NULL);
+        return;
+    }
+    char *msg = zc_exec_scrub(x, raw);
+    free(raw);
+    if (!msg) {
         zc_reply_error(x->r, status, NULL);
         return;
     }
@@ -206,6 +299,11 @@ static void exec_cleanup(zc_req_t *r)
         free(x->dir);
     }
     free(x->body_path);
+    for (size_t i = 0; i < x->nnames; i++) {
+        free(x->names[i].host);
+        free(x->names[i].name);
+    }
+    free(x->names);
     free(x->path_info);
     free(x->script_filename);
     free(x);
@@ -385,6 +483,7 @@ static void compute_begin(zc_compute_t *c, zc_req_t *r)
         zc_reply_error(r, 500, NULL);
         return;
     }
+    zc_exec_name_path(x, x->body_path, "(request body)");
     x->body_fd = open(x->body_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (x->body_fd < 0) {
         zc_reply_error(r, 500, "Cannot store the request");
@@ -402,6 +501,7 @@ static void compute_free(zc_compute_t *c)
     zvm_sysimages_release(&cx->sysimages);
     free(cx->zerovm);
     free(cx->jobs_dir);
+    free(cx->data_dir);
     pthread_mutex_destroy(&cx->mu);
     pthread_cond_destroy(&cx->cv);
     free(cx);
@@ -475,7 +575,7 @@ zc_compute_t *zc_compute_new(zc_server_t *srv, char *err, size_t errlen)
         compute_free(&cx->iface);
         return NULL;
     }
-    free(data);
+    cx->data_dir = data;
     /* Host paths of a job become manifest channel fields. */
     if (strpbrk(cx->jobs_dir, ",\n\r")) {
         snprintf(err, errlen, "compute: the data directory '%s' holds a ',' or a newline, "

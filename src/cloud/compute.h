@@ -38,6 +38,7 @@ typedef struct zc_cx {
     zvm_sysimages_t sysimages;
     char *zerovm;           /* the binary nodes run */
     char *jobs_dir;         /* <data>/jobs: one private directory per request */
+    char *data_dir;         /* the data directory's real path (messages are scrubbed of it) */
     unsigned pool, queue;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -63,6 +64,10 @@ typedef struct zc_exec {
     char *script_filename;  /* SCRIPT_FILENAME (the app's swift:// URL), or NULL */
     zvm_storage_t *jstore;  /* job_storage.c, made on first use */
     unsigned seq;           /* names of files in dir */
+    /* Host paths handed to libzvmjob and what the client calls them
+     * ("swift://a/c/o"), owned: messages are scrubbed with them. */
+    struct zc_exec_name { char *host, *name; } *names;
+    size_t nnames;
 } zc_exec_t;
 
 /* What to run: a job description, and what every node gets. */
@@ -79,7 +84,16 @@ void zc_job_input_release(zc_job_input_t *in);
 double zc_mono_now(void);
 /* A new file name in the request's directory ("<dir>/<what>.<n>"), malloc'd. */
 char *zc_exec_path(zc_exec_t *x, const char *what);
-/* Answer a compute error: text/plain body "<msg>\n". */
+/* Remember that host path `host` is `name` ("swift://a/c/o") to the client. */
+void zc_exec_name_path(zc_exec_t *x, const char *host, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* msg with no host path in it (malloc'd, NULL when out of memory): each
+ * remembered path becomes its name, any other path under the data
+ * directory, /proc/<server>, the temporary or cache directories becomes
+ * "(server path)".  Everything sent to a client that may quote libzvmjob
+ * or zerovm (error bodies, X-Nexe-Status, X-Nexe-Error) goes through it. */
+char *zc_exec_scrub(const zc_exec_t *x, const char *msg);
+/* Answer a compute error: text/plain body "<msg>\n", scrubbed. */
 void zc_exec_error(zc_exec_t *x, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Wait for a slot until the deadline; false: none (the caller answers 503). */

@@ -428,8 +428,17 @@ static void field(zc_buf_t *b, const char *s)
     }
 }
 
-static void nexe_headers(zc_req_t *r, const zvm_job_nodes_t *nodes, const zvm_job_result_t *res)
+/* Add header k: the scrubbed msg (no host path). */
+static void scrubbed_header(zc_exec_t *x, const char *k, const char *msg)
 {
+    char *clean = zc_exec_scrub(x, msg ? msg : "");
+    zc_req_add_header(x->r, k, "%s", clean ? clean : "");
+    free(clean);
+}
+
+static void nexe_headers(zc_exec_t *x, const zvm_job_nodes_t *nodes, const zvm_job_result_t *res)
+{
+    zc_req_t *r = x->r;
     zc_buf_t sys = {0}, status = {0}, rc = {0}, etag = {0}, val = {0}, cdr = {0};
     zc_buf_printf(&cdr, "%.3f", res->total_time);
     for (size_t i = 0; i < res->count; i++) {
@@ -455,7 +464,7 @@ static void nexe_headers(zc_req_t *r, const zvm_job_nodes_t *nodes, const zvm_jo
                       (unsigned long long)a[6], (unsigned long long)a[7]);
     }
     zc_req_add_header(r, "X-Nexe-System", "%s", sys.p ? sys.p : "");
-    zc_req_add_header(r, "X-Nexe-Status", "%s", status.p ? status.p : "");
+    scrubbed_header(x, "X-Nexe-Status", status.p);
     zc_req_add_header(r, "X-Nexe-Retcode", "%s", rc.p ? rc.p : "");
     zc_req_add_header(r, "X-Nexe-Etag", "%s", etag.p ? etag.p : "");
     zc_req_add_header(r, "X-Nexe-Validation", "%s", val.p ? val.p : "");
@@ -694,7 +703,7 @@ static step_t run_one(zc_exec_t *x, const zc_job_input_t *in, const zvm_job_env_
         goto out;
     }
     clear_headers(r);
-    nexe_headers(r, &nodes, &res);
+    nexe_headers(x, &nodes, &res);
     int bad = failed_node(&res);
     if ((rc < 0 && err.code == ETIMEDOUT) || (bad >= 0 && !strcmp(res.nodes[bad].exit_state, "timeout"))) {
         zc_req_add_header(r, "X-Nexe-Error", "Job timed out");
@@ -705,13 +714,17 @@ static step_t run_one(zc_exec_t *x, const zc_job_input_t *in, const zvm_job_env_
         const zvm_job_node_result_t *n = &res.nodes[bad];
         zc_buf_t why = {0};
         field(&why, n->exit_state);
-        zc_req_add_header(r, "X-Nexe-Error", "%s: %s", nodes.nodes[bad].name, why.p ? why.p : "");
+        char *line = NULL;
+        if (asprintf(&line, "%s: %s", nodes.nodes[bad].name, why.p ? why.p : "") < 0)
+            line = NULL;
+        scrubbed_header(x, "X-Nexe-Error", line);
+        free(line);
         zc_exec_error(x, 500, "Node %s: %s", nodes.nodes[bad].name, why.p ? why.p : "");
         zc_buf_release(&why);
         goto out;
     }
     if (rc < 0) {
-        zc_req_add_header(r, "X-Nexe-Error", "%s", err.msg);
+        scrubbed_header(x, "X-Nexe-Error", err.msg);
         zc_exec_error(x, zc_job_status(x, err.code), "%s", err.msg);
         goto out;
     }

@@ -271,7 +271,10 @@ static int js_open_read(zvm_storage_t *vt, const char *acct, const char *cont, c
         meta_to_env(oi.meta, info);
     }
     zc_object_info_release(&oi);
-    return keep_fd(js, fd, host_path, err);
+    if (keep_fd(js, fd, host_path, err) < 0)
+        return -1;
+    zc_exec_name_path(js->x, *host_path, "swift://%s/%s/%s", acct, cont, obj);
+    return 0;
 }
 
 /* A program: a private copy (0755), which the jail can capture and the
@@ -299,6 +302,7 @@ static int js_open_program(zvm_storage_t *vt, const char *acct, const char *cont
         free(path);
         return zvm_error_set(err, EIO, "cannot copy the program /%s/%s/%s", acct, cont, obj);
     }
+    zc_exec_name_path(x, path, "swift://%s/%s/%s", acct, cont, obj);
     *host_path = path;
     return 0;
 }
@@ -391,6 +395,7 @@ out:
         return -1;
     }
     chmod(path, 0644);
+    zc_exec_name_path(x, path, "swift://%s/%s", acct, cont);
     *host_path = path;
     return 0;
 }
@@ -436,6 +441,7 @@ static int js_create(zvm_storage_t *vt, const char *acct, const char *cont, cons
         return zvm_error_errno(err, e, "cannot create an output for /%s/%s/%s", acct, cont, obj);
     }
     close(fd);
+    zc_exec_name_path(x, path, "swift://%s/%s/%s", acct, cont, obj);
     out->host_path = path;
     out->priv = p;
     return 0;

@@ -733,6 +733,51 @@ def outputs_only_on_success():
 
 
 @case
+def no_host_paths_in_answers():
+    """failing jobs (missing objects, bad programs, bad images, bad tars, a
+    crash) name objects and channels, never a host path, in headers and bodies"""
+    s = srv()
+    s.container(A + "/leak")
+    s.put(A + "/leak/text", b"hello")
+    s.put(A + "/leak/notatar", b"not a tar at all" * 100)
+    s.put(A + "/leak/prog", b"\x7fELF garbage" * 10)
+    s.put(A + "/leak/emptydb", b"")
+    jobs = [
+        [py_group("a", "-c pass", [{"name": "input", "path": "swift://~/leak/nope"}])],
+        [{"name": "a", "exec": {"path": "swift://~/leak/nope"}, "devices": [{"name": "stdout"}]}],
+        [{"name": "a", "exec": {"path": "swift://~/leak/prog"}, "devices": [{"name": "stdout"}]}],
+        [{"name": "a", "exec": {"path": "swift://~/leak/text"}, "devices": [{"name": "stdout"}]}],
+        [py_group("a", "-c pass", [{"name": "image", "path": "swift://~/leak/notatar"}])],
+        [py_group("a", "-c pass", [{"name": "image", "path": "swift://~/leak/text"},
+                                   {"name": "input", "path": "swift://~/leak/notatar"}])],
+        [py_group("a", "-c import\\x20os;os.abort()",
+                  [{"name": "input", "path": "swift://~/leak/text"}])],
+        [py_group("a", "-c pass", [{"name": "output", "path": "swift://~/leak"}])],
+    ]
+    answers = [s.post_job(j) for j in jobs]
+    smap = json.dumps([py_group("t", "-c pass")]).encode()
+    for members in ({"boot/system.map": smap, "../evil": b"x"},
+                    {"boot/system.map": b"[{not json"}, {"main.py": b"print(1)"}):
+        answers.append(s.req("POST", A, {"X-Zerovm-Execute": "1.0",
+                                         "Content-Type": "application/x-tar"},
+                             tar_bytes(members)))
+    answers.append(s.req("POST", A, {"X-Zerovm-Execute": "1.0",
+                                     "Content-Type": "application/x-tar"}, b"garbage" * 300))
+    answers.append(s.req("POST", A, {"X-Zerovm-Execute": "1.0", "Content-Type": "text/plain"},
+                         b"#!swift://~/leak/prog\n"))
+    failed = [r for r in answers if r.status >= 400]
+    check(len(failed) >= 10, "too few failures to judge: %r" % answers)
+    data = os.path.realpath(s.data)
+    for r in answers:
+        text = " ".join("%s: %s" % kv for kv in r.headers.items()) + " " + \
+            r.body.decode(errors="replace")
+        for bad in (data, s.data, WORK, "/tmp/", "/proc/", "/jobs/req-"):
+            check(bad not in text, "host path %r in an answer: %r" % (bad, r))
+    check(any("swift://AUTH_test/leak/prog" in (r.h("x-nexe-status") or "") for r in answers),
+          "a bad program is named by its object: %r" % answers)
+
+
+@case
 def nexe_headers_two_nodes():
     """X-Nexe-* for a 2-node job: comma-joined in node order, the Cdr-Line format"""
     s = srv()
