@@ -81,6 +81,8 @@ typedef struct zc_config {
     unsigned exec_queue;         /* requests waiting for a slot, then 503 */
     bool exec_queue_set;         /* queue given (else 4 x pool) */
     unsigned exec_timeout;       /* seconds per request, chained jobs included */
+    uint64_t exec_timeout_ms;    /* the same in milliseconds, when _set (tests: tiny) */
+    bool exec_timeout_ms_set;
     uint64_t exec_max_request;   /* bytes of a request body (image, script, stdin) */
     uint64_t exec_max_job;       /* bytes of a job description (64 KiB) */
     unsigned exec_max_nodes;     /* nodes of one job */

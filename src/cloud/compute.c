@@ -339,7 +339,9 @@ static void exec_finish(zc_req_t *r)
     }
     /* The timeout counts from here: the upload is bounded by the
      * connection's idle timeout, not by the execution's. */
-    x->deadline = zc_mono_now() + x->cx->cfg->exec_timeout;
+    const zc_config_t *cfg = x->cx->cfg;
+    x->deadline = zc_mono_now() + (cfg->exec_timeout_ms_set ? (double)cfg->exec_timeout_ms / 1e3
+                                                             : (double)cfg->exec_timeout);
     switch (x->kind) {
     case ZC_EXEC_POST: zc_execute_post(x); break;
     case ZC_EXEC_OPEN: zc_apps_open(x); break;

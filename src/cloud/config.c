@@ -15,7 +15,8 @@
  *             request, chained jobs included), max_request, max_job,
  *             max_nodes, chain_depth, max_output, memory (per node),
  *             zerovm (the binary), sysimages (a `name = /program` file),
- *             image_cache_max, wasm_cache_max (bytes of zerovm's caches)
+ *             image_cache_max, wasm_cache_max (bytes of zerovm's caches),
+ *             timeout_ms (the timeout in milliseconds, replacing timeout)
  *
  * A [users] section replaces the built-in user (test:tester, key testing,
  * .admin: the Swift all-in-one's), which zerocloud.c admits on a loopback
@@ -210,6 +211,7 @@ static int compute_key(zc_config_t *c, const char *k, const char *v, const char 
         {"memory", 1 << 20, 1ULL << 40, "memory must be 1048576 to 1099511627776 bytes"},
         {"image_cache_max", 0, UINT64_MAX / 2, "image_cache_max must be a number of bytes"},
         {"wasm_cache_max", 0, UINT64_MAX / 2, "wasm_cache_max must be a number of bytes"},
+        {"timeout_ms", 0, 86400000, "timeout_ms must be 0 to 86400000 milliseconds"},
     };
     if (!strcmp(k, "enabled"))
         return parse_bool(v, &c->exec_enabled) < 0 ? (*why = "enabled must be yes or no", -1) : 0;
@@ -245,7 +247,8 @@ static int compute_key(zc_config_t *c, const char *k, const char *v, const char 
         case 7: c->exec_max_output = x; break;
         case 8: c->exec_memory = x; break;
         case 9: c->exec_image_cache_max = x; c->exec_image_cache_set = true; break;
-        default: c->exec_wasm_cache_max = x; c->exec_wasm_cache_set = true; break;
+        case 10: c->exec_wasm_cache_max = x; c->exec_wasm_cache_set = true; break;
+        default: c->exec_timeout_ms = x; c->exec_timeout_ms_set = true; break;
         }
         return 0;
     }

@@ -664,7 +664,9 @@ static step_t run_one(zc_exec_t *x, const zc_job_input_t *in, const zvm_job_env_
     zvm_job_context_t ctx = {.account = r->account, .sysimages = &cx->sysimages,
                              .storage = x->jstore};
     if (zvm_job_expand(&job, &ctx, &nodes, &err) < 0) {
-        int st = err.code == EACCES ? zc_job_status(x, EACCES) : err.code == ENOMEM ? 500 : 400;
+        int st = err.code == EACCES || err.code == ETIMEDOUT ? zc_job_status(x, err.code)
+                 : err.code == ENOMEM                        ? 500
+                                                             : 400;
         zc_exec_error(x, st, "%s", err.msg);
         goto out;
     }

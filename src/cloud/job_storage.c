@@ -14,7 +14,9 @@
  *
  *   list            the container's rows (store scan from the pattern's
  *                   literal prefix, fnmatch(3) like the local stand-in), at
- *                   most max_nodes + 1 names (expansion refuses more)
+ *                   most max_nodes + 1 names (expansion refuses more); it
+ *                   and open_container stop at the request's deadline
+ *                   (ETIMEDOUT, 504) however large the container
  *   open_read       the object's data file opened once and kept open until
  *                   the storage is destroyed; the node reads it as
  *                   /proc/<server pid>/fd/<n> (zerovm opens its channels
@@ -107,7 +109,26 @@ static int denied(zc_exec_t *x, zvm_error_t *err, int status, const char *acct, 
 
 /* ---- list ---- */
 
+/* Scans check the request's deadline every SCAN_CHECK rows and before
+ * each page: a wildcard over a huge container stops with ETIMEDOUT. */
+#define SCAN_CHECK 256
+
+static bool past_deadline(const zc_exec_t *x)
+{
+    return zc_mono_now() >= x->deadline;
+}
+
+static int scan_timed_out(zvm_error_t *err, const char *acct, const char *cont, unsigned long rows)
+{
+    return zvm_error_set(err, ETIMEDOUT,
+                         "Listing /%s/%s stopped at the request's deadline after %lu objects",
+                         acct, cont, rows);
+}
+
 typedef struct list_state {
+    const zc_exec_t *x;
+    unsigned long scanned;
+    bool late;
     const char *pattern;
     char **names;
     size_t n, cap, max;
@@ -120,6 +141,10 @@ static int list_row(void *arg, const zc_row_t *row)
 {
     list_state_t *l = arg;
     l->rows++;
+    if (++l->scanned % SCAN_CHECK == 0 && past_deadline(l->x)) {
+        l->late = true;
+        return 1;
+    }
     snprintf(l->last, sizeof l->last, "%s", row->name);
     if (l->pattern && fnmatch(l->pattern, row->name, 0) != 0)
         return 0;
@@ -164,9 +189,18 @@ static int js_list(zvm_storage_t *vt, const char *acct, const char *cont, const 
         memcpy(prefix, pattern, n);
         prefix[n] = '\0';
     }
-    list_state_t l = {.pattern = pattern, .max = (size_t)x->cx->cfg->exec_max_nodes + 1};
+    list_state_t l = {.x = x, .pattern = pattern,
+                      .max = (size_t)x->cx->cfg->exec_max_nodes + 1};
     zc_store_t *st = x->r->srv->store;
     for (;;) {
+        if (past_deadline(x))
+            l.late = true;
+        if (l.late) {
+            for (size_t i = 0; i < l.n; i++)
+                free(l.names[i]);
+            free(l.names);
+            return scan_timed_out(err, acct, cont, l.scanned);
+        }
         l.rows = 0;
         zc_scan_t q = {.after = l.last[0] ? l.last : NULL, .prefix = prefix[0] ? prefix : NULL,
                        .limit = 1000};
@@ -179,6 +213,8 @@ static int js_list(zvm_storage_t *vt, const char *acct, const char *cont, const 
             free(l.names);
             return zvm_error_set(err, l.oom ? ENOMEM : EIO, "cannot list /%s/%s", acct, cont);
         }
+        if (l.late)
+            continue; /* answered at the top */
         if (l.full || l.rows < 1000)
             break;
     }
@@ -310,6 +346,9 @@ static int js_open_program(zvm_storage_t *vt, const char *acct, const char *cont
 /* ---- container listings ---- */
 
 typedef struct db_fill {
+    const zc_exec_t *x;
+    unsigned long scanned;
+    bool late;
     sqlite3_stmt *ins;
     char last[ZC_MAX_OBJECT_NAME + 1];
     unsigned rows;
@@ -320,6 +359,10 @@ static int db_row(void *arg, const zc_row_t *row)
 {
     db_fill_t *f = arg;
     f->rows++;
+    if (++f->scanned % SCAN_CHECK == 0 && past_deadline(f->x)) {
+        f->late = true;
+        return 1;
+    }
     snprintf(f->last, sizeof f->last, "%s", row->name);
     char ts[32];
     zc_ts_format(row->ts, ts);
@@ -354,7 +397,7 @@ static int js_open_container(zvm_storage_t *vt, const char *acct, const char *co
     if (!path)
         return zvm_error_set(err, ENOMEM, "out of memory");
     sqlite3 *db = NULL;
-    db_fill_t f = {0};
+    db_fill_t f = {.x = x};
     int rc = -1;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
         sqlite3_exec(db,
@@ -371,10 +414,16 @@ static int js_open_container(zvm_storage_t *vt, const char *acct, const char *co
                            -1, &f.ins, NULL) != SQLITE_OK)
         goto out;
     for (;;) {
+        if (past_deadline(x) || f.late) {
+            f.late = true;
+            goto out;
+        }
         f.rows = 0;
         zc_scan_t q = {.after = f.last[0] ? f.last : NULL, .limit = 1000};
         if (st->ops->container_scan(st, acct, cont, &q, db_row, &f) < 0 || f.failed)
             goto out;
+        if (f.late)
+            continue;
         if (f.rows < 1000)
             break;
     }
@@ -384,7 +433,9 @@ static int js_open_container(zvm_storage_t *vt, const char *acct, const char *co
         goto out;
     rc = 0;
 out:
-    if (rc < 0)
+    if (rc < 0 && f.late)
+        scan_timed_out(err, acct, cont, f.scanned);
+    else if (rc < 0)
         zvm_error_set(err, EIO, "cannot make the listing of /%s/%s: %s", acct, cont,
                       db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_finalize(f.ins);

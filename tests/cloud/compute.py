@@ -778,6 +778,38 @@ def no_host_paths_in_answers():
 
 
 @case
+def wildcard_scan_stops_at_the_deadline():
+    """a wildcard over a container of many objects stops at the request's
+    deadline ([compute] timeout_ms tiny): 504 naming the listing"""
+    s = Server("scan", "timeout_ms = 0\n").start()
+    s.container(A + "/many")
+    names = ["obj%05d" % i for i in range(1100)]
+
+    def put_some(part):
+        for n in part:
+            s.put(A + "/many/" + n, b"x")
+    threads = [threading.Thread(target=put_some, args=(names[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s.put(A + "/many/zz-wanted", b"y")
+    job = [py_group("w", "-c pass", [{"name": "input", "path": "swift://~/many/zz-*"}])]
+    r = s.post_job(job)
+    check(r.status == 504 and
+          b"Listing /AUTH_test/many stopped at the request's deadline" in r.body, repr(r))
+    s.stop()
+    # with a real deadline the same expansion goes through the whole listing
+    with open(s.cfg, "w") as f:
+        f.write(USERS + "[compute]\n")
+    s.tokens = {}
+    s.start()
+    r = s.post_job(job)
+    check(r.status == 200 and r.h("x-nexe-system") == "w", repr(r))
+    s.stop()
+
+
+@case
 def nexe_headers_two_nodes():
     """X-Nexe-* for a 2-node job: comma-joined in node order, the Cdr-Line format"""
     s = srv()
