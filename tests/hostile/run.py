@@ -218,7 +218,8 @@ class Ctx:
 
     # -- the run --
     def run(self, probe, args=(), *, timeout=5, memory=64 * MIB, channels=(), env=(),
-            fstab=(), stdout_uri=None, outer=60, text_report=False, pass_fds=(), during=None):
+            fstab=(), stdout_uri=None, outer=60, text_report=False, pass_fds=(), during=None,
+            wrap=()):
         """Run probe_<probe> under zerovm.  channels: extra manifest Channel
         lines (uri,alias,...).  during(r): called while zerovm runs (r.marker
         is set).  Returns a Result."""
@@ -251,6 +252,7 @@ class Ctx:
         cmd.append(manifest)
         if self.nobody:
             cmd = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"] + cmd
+        cmd = list(wrap) + cmd
         cmd = [TIMEOUT_BIN, "-k", "5", str(outer)] + cmd
         envv = dict(os.environ, ZEROVM_CACHE_DIR=self.path("cache"))
         t0 = time.monotonic()
@@ -897,17 +899,52 @@ def _(ctx):
     sleeper = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)
     _spawned.append(sleeper)
     r = ctx.run("kill_all")
-    ctx.expect_state(r, "ok", 0)
-    ctx.expect_clean(r)
+    ctx.expect_state(r, "killed by signal 9")
+    ctx.expect_clean(r, done=False)
     ctx.check(r.has("ALIVE"), "the program did not survive its own kill(-1)")
-    ctx.check(r.report.get("exit_status") == 0, "no complete report")
+    ctx.check(r.report.get("signal") == 9, "no complete report")
     ctx.check(sleeper.poll() is None, "a host process of the runner was killed")
     sleeper.kill()
     sleeper.wait()
 
 
+@case("pid1 kill: kill(getpid(), SIGKILL) ends the program with signal 9", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["kill"])
+    ctx.expect_state(r, "killed by signal 9")
+    ctx.check(r.report.get("signal") == 9, f"signal {r.report.get('signal')}, expected 9")
+    ctx.check(r.has("TRY kill"), "the probe never reached its kill")
+    ctx.expect_clean(r, done=False)
+
+
+@case("pid1 abort: abort() ends the program with SIGABRT (6)", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["abort"])
+    ctx.expect_state(r, "killed by signal 6")
+    ctx.check(r.report.get("signal") == 6, f"signal {r.report.get('signal')}, expected 6")
+    ctx.expect_clean(r, done=False)
+
+
+@case("pid1 exit3: the program's exit code 3 is the report's", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["exit3"])
+    ctx.expect_state(r, "ok", 3)
+    ctx.expect_clean(r)
+
+
+@case("pid1 reap: orphans are reaped by the jail's init (no zombies)", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["reap"], timeout=20, outer=60)
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("OK 200 orphans made"), "the orphans could not all be made")
+    ctx.check(r.has("OK no zombie"), "orphans were left as zombies")
+    ctx.check(r.has("INFO getpid() = 2"), "the program is not pid 2 under an init")
+    ctx.expect_no_leftovers(r)
+
+
 # 14. /proc
-@case("host_proc (dynamic): /proc/1 is the program, few pids, /proc writes fail")
+@case("host_proc (dynamic): /proc/1 is the init, few pids, /proc writes fail")
 def _(ctx):
     host = socket.gethostname()
     r = ctx.run("host_proc", ["ZVM_MARKER=hostile-env-42"], env=[("ZVM_MARKER", "hostile-env-42")])

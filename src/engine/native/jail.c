@@ -5,6 +5,18 @@
  * the sync socket and exits.  The child starts in new user, mount, pid,
  * network, ipc, uts and cgroup namespaces with every capability in them and
  * none outside.
+ *
+ * An ELF program does not run as pid 1 of the pid namespace: the kernel
+ * gives that process no default signal actions (kill(getpid(), SIGKILL)
+ * returns, abort() ends in SIGSEGV) and makes it the parent of every
+ * orphan.  As bubblewrap does, the child forks just before the filter is
+ * loaded: the original process stays pid 1 as a minimal init (run_init)
+ * and the program is pid 2.  The init runs none of the program's code: it
+ * is uid 1000 without capabilities, with no_new_privs, undumpable (no
+ * /proc/1/mem, no ptrace for the program), holding only the sync socket;
+ * it forwards the signals it gets to the program, reaps every orphan, and
+ * when the program ends tells the supervisor the program's own wait status
+ * (ZVM_SYNC_STATUS), then exits, which ends the namespace as before.
  */
 #include "engine/native/native.h"
 
@@ -20,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/util.h"
@@ -142,6 +155,97 @@ static int drop_capabilities(zvm_error_t *err)
     return 0;
 }
 
+/*
+ * The init's loop (see the top of the file).  Every signal is blocked
+ * since before the fork, so each one is taken here by sigwaitinfo: a
+ * SIGCHLD reaps whatever ended (orphans included), any other signal goes
+ * on to the program.  The program's end is told on the sync socket; the
+ * exit status repeats it as a shell would (128 + signal), should the
+ * message be lost.
+ */
+/* The init is a copy of zerovm: /proc/1/cmdline (readable by anyone,
+ * dumpable or not) would show zerovm's command line, host paths included.
+ * Overwrite the argument area in place and name the process "init". */
+static void hide_command_line(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* no /proc inside: nobody can read it either */
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    /* Fields 48 and 49 (arg_start, arg_end), counted after the ")" that
+     * closes field 2 (the name, which may hold spaces). */
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 48; field++)
+        p = strchr(p + 1, ' ');
+    unsigned long start, end;
+    if (!p || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start)
+        return;
+    memset((void *)start, 0, end - start);
+    memcpy((void *)start, "init", end - start < 5 ? end - start : 5);
+    prctl(PR_SET_NAME, "init");
+}
+
+_Noreturn static void run_init(const zvm_jail_t *j, pid_t program)
+{
+    hide_command_line();
+    /* Nothing of the supervisor's stays open here but the sync socket. */
+    if (j->sync_fd > 0)
+        syscall(SYS_close_range, 0, j->sync_fd - 1, 0);
+    syscall(SYS_close_range, j->sync_fd + 1, ~0u, 0);
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(program, sig);
+            continue;
+        }
+        int st;
+        pid_t w;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+            if (w != program)
+                continue;
+            char text[16];
+            snprintf(text, sizeof text, "%d", st);
+            sync_send(j->sync_fd, ZVM_SYNC_STATUS, text, -1);
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        }
+    }
+}
+
+/* Fork the program off the init; returns in the program's process. */
+static int start_init(const zvm_jail_t *j, zvm_error_t *err)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    if (sigprocmask(SIG_SETMASK, &all, &old) < 0)
+        return zvm_error_errno(err, errno, "sigprocmask");
+    /* Undumpable before the fork, so that no moment exists where the
+     * program could open the init's memory. */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        return zvm_error_errno(err, errno, "PR_SET_DUMPABLE");
+    pid_t program = fork();
+    if (program < 0)
+        return zvm_error_errno(err, errno, "cannot fork the program off the jail's init");
+    if (program > 0)
+        run_init(j, program);
+    /* The program: dumpable again (the supervisor reads its memory), its
+     * signal mask as it was. */
+    if (prctl(PR_SET_DUMPABLE, 1) < 0)
+        return zvm_error_errno(err, errno, "PR_SET_DUMPABLE");
+    if (sigprocmask(SIG_SETMASK, &old, NULL) < 0)
+        return zvm_error_errno(err, errno, "sigprocmask");
+    return 0;
+}
+
 _Noreturn void zvm__jail_child(const zvm_jail_t *j)
 {
     zvm_error_t err = {0};
@@ -175,6 +279,8 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
         /* Nothing of the supervisor's may survive exec; the sync socket and
          * the program fd are close-on-exec already. */
         zvm_error_errno(&err, errno, "close_range");
+        fail(j, &err);
+    } else if (start_init(j, &err) < 0) {                  /* pid 1 stays behind */
         fail(j, &err);
     }
     if (zvm__seccomp_load(runner && runner->tight_policy, &listener, &err) < 0)

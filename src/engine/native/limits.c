@@ -4,7 +4,8 @@
  * drops privileges.  rlimits work everywhere without cgroups:
  *
  *   RLIMIT_AS       Memory from the manifest (per process)
- *   RLIMIT_NPROC    ZVM_NPROC_LIMIT processes and threads (counted per user
+ *   RLIMIT_NPROC    ZVM_NPROC_LIMIT processes and threads, the jail's init
+ *                   included (counted per user
  *                   namespace, so the host user's other processes do not count)
  *   RLIMIT_NOFILE   ZVM_NOFILE_LIMIT: every real descriptor stays below the
  *                   virtual ones, so the filter can tell them apart

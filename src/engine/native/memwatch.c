@@ -6,7 +6,8 @@
  * the tree a few times a second: the proportional set size (Pss, so pages
  * shared after fork count once) of every process below the jail's pid 1,
  * walked through /proc/<pid>/task/<tid>/children.  A lone process is left
- * to RLIMIT_AS and costs one small read.
+ * to RLIMIT_AS (the program alone under the jail's init) and costs two
+ * small reads.
  *
  * The same walk counts the pipes the tree holds (kbuf.c's budget): the
  * distinct pipe inodes in the descriptor tables of all its tasks.
@@ -84,10 +85,19 @@ static void add_tree(pid_t pid, void *arg)
     }
 }
 
+static void remember(pid_t pid, void *arg)
+{
+    *(pid_t *)arg = pid;
+}
+
 uint64_t zvm__tree_memory(pid_t root)
 {
-    if (each_child(root, NULL, NULL) == 0)
-        return 0; /* a lone process: RLIMIT_AS holds it */
+    /* A lone process (or the jail's init and the program alone):
+     * RLIMIT_AS holds it. */
+    pid_t only = 0;
+    unsigned n = each_child(root, remember, &only);
+    if (n == 0 || (n == 1 && only > 0 && each_child(only, NULL, NULL) == 0))
+        return 0;
     struct walk w = {0, 0};
     add_tree(root, &w);
     return w.total;

@@ -177,12 +177,14 @@ long zvm__kbuf_admit(zvm_kbuf_t *kb, pid_t tid, int nr);
 
 /* supervisor.c */
 typedef struct zvm_supervisor_result {
-    int wait_status;
+    int wait_status;                   /* the program's (as the jail's init told) */
     struct timeval utime, stime;
     long maxrss_kb;
     bool timed_out;
     bool exec_failed;
     bool memory_exceeded;              /* the tree passed Memory (memwatch) */
+    bool program_ended;                /* the init told program_status */
+    int program_status;
     char trap[ZVM_ERROR_MSG_MAX];      /* wasm: the trap that ended it, or "" */
     char error[ZVM_ERROR_MSG_MAX];     /* child's setup failure, if any */
 } zvm_supervisor_result_t;
@@ -197,6 +199,7 @@ enum {
     ZVM_SYNC_LISTENER = 'L',           /* + the listener fd */
     ZVM_SYNC_ERROR = 'E',              /* set-up failed: text */
     ZVM_SYNC_REFUSED = 'R',            /* the program cannot run: text */
+    ZVM_SYNC_STATUS = 'S',             /* the jail's init: the program's wait status */
     ZVM_SYNC_TRAP = 'T',               /* wasm: the program trapped: kind */
 };
 

@@ -1235,6 +1235,10 @@ static bool sync_outcome(zvm_supervisor_result_t *res, int type, const char *tex
     case ZVM_SYNC_TRAP:
         snprintf(res->trap, sizeof res->trap, "%s", text);
         return true;
+    case ZVM_SYNC_STATUS:
+        res->program_status = (int)strtol(text, NULL, 10);
+        res->program_ended = true;
+        return true;
     default:
         return false;
     }
@@ -1253,7 +1257,7 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
         return -1;
     }
 
-    /* The deadline: SIGALRM kills the whole jail (pid 1 of its namespace)
+    /* The deadline: SIGALRM kills the whole jail (its init, pid 1 of its namespace)
      * and interrupts any channel I/O we are blocked in. */
     deadline_passed = 0;
     deadline_pid = pid;
@@ -1349,6 +1353,11 @@ int zvm__supervise(zvm_session_t *s, pid_t pid, int pidfd, int listener, int syn
     do
         w = wait4(pid, &res->wait_status, 0, &ru);
     while (w < 0 && errno == EINTR);
+    /* The jail's init ended by itself after the program: the program's
+     * own end is the outcome (its status, with the init's rusage, which
+     * holds every process it reaped). */
+    if (w == pid && WIFEXITED(res->wait_status) && res->program_ended)
+        res->wait_status = res->program_status;
     if (w == pid) {
         res->utime = ru.ru_utime;
         res->stime = ru.ru_stime;
