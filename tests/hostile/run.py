@@ -943,6 +943,27 @@ def _(ctx):
     ctx.expect_no_leftovers(r)
 
 
+@case("groups: the caller's supplementary groups do not enter the jail (root)")
+def _(ctx):
+    if not IS_ROOT or not SETPRIV:
+        ctx.note("not root: an unprivileged caller keeps its groups (docs/architecture.md)")
+        return
+    img = os.path.join(ctx.dir, "img")
+    os.mkdir(img)
+    os.chmod(img, 0o755)
+    ctx.write("img/open.txt", b"open\n", 0o644)
+    secret = ctx.write("img/secret.txt", b"TOP-SECRET-GROUP\n", 0o640)
+    adm = 4  # a group the runner gives itself below, as a caller's supplementary group
+    os.chown(secret, 0, adm)
+    r = ctx.run("groups", ["/img"], fstab=[("/dev/img", "/img", "ro")],
+                channels=[f"{img},/dev/img,3,0,1,1,0,0"],
+                wrap=[SETPRIV, f"--groups={adm}", "--"])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("OK no supplementary group"), "a supplementary group entered the jail")
+    ctx.check(r.count("BLOCKED") == 1, "the group's file was readable")
+
+
 # 14. /proc
 @case("host_proc (dynamic): /proc/1 is the init, few pids, /proc writes fail")
 def _(ctx):

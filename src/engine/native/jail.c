@@ -83,6 +83,9 @@ static int wait_for_parent(const zvm_jail_t *j, zvm_error_t *err)
 
 static int become_inside_user(zvm_error_t *err)
 {
+    /* No supplementary group of the caller's, where the gid map allows
+     * setgroups (a privileged caller, native.c's write_id_maps); EPERM
+     * when it was denied (an unprivileged caller keeps its groups). */
     if (setgroups(0, NULL) < 0 && errno != EPERM)
         return zvm_error_errno(err, errno, "setgroups");
     if (setresgid(ZVM_INSIDE_ID, ZVM_INSIDE_ID, ZVM_INSIDE_ID) < 0)

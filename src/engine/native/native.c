@@ -121,20 +121,33 @@ void zvm__jail_defaults(const zvm_session_t *s, zvm_jail_t *j)
     }
 }
 
+/*
+ * The caller's supplementary groups would stay with the program (they
+ * grant access to host inodes the jail shows: the host /usr, images,
+ * /dev/self).  Only a gid map written with CAP_SETGID over the caller's
+ * namespace leaves setgroups() allowed inside, so that the child can drop
+ * them (become_inside_user): so the map is tried first as it is (root, or
+ * a caller with CAP_SETGID, succeeds); an unprivileged caller is refused
+ * (EPERM, nothing written) and must deny setgroups to map its own gid at
+ * all, and its groups stay (docs/architecture.md says so).
+ */
 static int write_id_maps(pid_t pid, const zvm_jail_t *j, zvm_error_t *err)
 {
-    char path[64], map[64];
-    snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-    int rc = zvm_write_file(path, "deny");
-    if (rc < 0 && rc != -ENOENT)
-        return zvm_error_errno(err, -rc, "cannot write '%s'", path);
+    char path[64], map[64], gid_path[64];
+    int rc;
     snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
     snprintf(map, sizeof map, "%u %u 1\n", ZVM_INSIDE_ID, j->outside_uid);
     if ((rc = zvm_write_file(path, map)) < 0)
         return zvm_error_errno(err, -rc, "cannot write the uid map");
-    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    snprintf(gid_path, sizeof gid_path, "/proc/%d/gid_map", (int)pid);
     snprintf(map, sizeof map, "%u %u 1\n", ZVM_INSIDE_ID, j->outside_gid);
-    if ((rc = zvm_write_file(path, map)) < 0)
+    if (zvm_write_file(gid_path, map) == 0)
+        return 0; /* privileged: setgroups stays allowed, the child drops the groups */
+    snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+    rc = zvm_write_file(path, "deny");
+    if (rc < 0 && rc != -ENOENT)
+        return zvm_error_errno(err, -rc, "cannot write '%s'", path);
+    if ((rc = zvm_write_file(gid_path, map)) < 0)
         return zvm_error_errno(err, -rc, "cannot write the gid map");
     return 0;
 }
