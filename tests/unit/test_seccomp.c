@@ -12,6 +12,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <string.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,7 +34,9 @@
 #include "engine/native/native.h"
 #include "tap.h"
 
-enum outcome { ALLOWED, KILLED, REFUSED };
+/* How a call ended.  BROKEN: the child never made it (the filters failed
+ * to load, or it died otherwise): never what a case expects. */
+enum outcome { ALLOWED, KILLED, REFUSED, BROKEN };
 
 typedef struct probe {
     const char *name;
@@ -64,13 +70,46 @@ static long p_mount(int fd) { (void)fd; return syscall(SYS_mount, "none", "/", "
 static long p_keyctl(int fd) { (void)fd; return syscall(SYS_keyctl, 0, 0, 0, 0, 0); }
 static long p_chdir(int fd) { (void)fd; return syscall(SYS_chdir, "/"); }
 static long p_uname(int fd) { (void)fd; char b[512]; return syscall(SYS_uname, b); }
+static long p_sync(int fd) { (void)fd; return syscall(SYS_sync); }
+/* On a bad descriptor the kernel's syncfs fails with EBADF: 0 shows that
+ * the call never reached it. */
+static long p_syncfs(int fd) { (void)fd; return syscall(SYS_syncfs, -1); }
+
+/* A filter of the program's own: getppid fails with EXDEV, all else runs. */
+static struct sock_filter own_rules[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EXDEV),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+static struct sock_fprog own_filter = {.len = 4, .filter = own_rules};
+static long p_stack_prctl(int fd)
+{
+    (void)fd;
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &own_filter, 0, 0) < 0)
+        return -1;
+    return syscall(SYS_getppid);
+}
+static long p_stack_seccomp(int fd)
+{
+    (void)fd;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &own_filter) < 0)
+        return -1;
+    return syscall(SYS_getppid);
+}
+static long p_listener(int fd)
+{
+    (void)fd;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &own_filter);
+}
 
 /* Fork, load the filters (wasm or ELF policy), make the call, report. */
 static enum outcome run(bool wasm, const probe_t *p, int *err_out)
 {
     int sv[2];
+    *err_out = 0;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-        return KILLED;
+        return BROKEN;
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
@@ -85,39 +124,58 @@ static enum outcome run(bool wasm, const probe_t *p, int *err_out)
             _exit(100);
         long rc = p->call(sv[1]);
         int e = rc < 0 ? errno : 0;
-        /* write on a real descriptor is allowed by both policies */
-        if (write(sv[1], &e, sizeof e) != (ssize_t)sizeof e)
+        /* The verdict, after a mark: write on a real descriptor is allowed
+         * by both policies. */
+        char msg[1 + sizeof e];
+        msg[0] = 'V';
+        memcpy(msg + 1, &e, sizeof e);
+        if (write(sv[1], msg, sizeof msg) != (ssize_t)sizeof msg)
             _exit(101);
         syscall(SYS_exit_group, rc < 0 ? 1 : 0);
     }
     close(sv[1]);
     int st = 0, e = 0;
+    char buf[64];
+    size_t have = 0;
     ssize_t got;
-    do
-        got = read(sv[0], &e, sizeof e);
-    while (got == 1);          /* the probe's own "x" */
+    while (have < sizeof buf && (got = read(sv[0], buf + have, sizeof buf - have)) > 0)
+        have += (size_t)got;
     waitpid(pid, &st, 0);
     close(sv[0]);
+    /* The probe's own "x" may come first. */
+    char *mark = memchr(buf, 'V', have);
+    bool told = mark && (size_t)(buf + have - mark) >= 1 + sizeof e;
+    if (told)
+        memcpy(&e, mark + 1, sizeof e);
     *err_out = e;
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
         return KILLED;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    if (!told || !WIFEXITED(st))
+        return BROKEN;
+    if (WEXITSTATUS(st) == 0)
         return ALLOWED;
-    return REFUSED;
+    return WEXITSTATUS(st) == 1 ? REFUSED : BROKEN;
 }
 
 static const char *name_of(enum outcome o)
 {
-    return o == ALLOWED ? "allowed" : o == KILLED ? "killed" : "refused";
+    return o == ALLOWED ? "allowed" : o == KILLED ? "killed" : o == REFUSED ? "refused" : "broken";
+}
+
+/* want_errno: for REFUSED, the errno the call must fail with. */
+static void expect_errno(bool wasm, const probe_t *p, enum outcome want, int want_errno)
+{
+    int e = 0;
+    enum outcome got = run(wasm, p, &e);
+    bool ok = got == want && (want != REFUSED || e == want_errno);
+    tap_ok(ok, "%s policy: %s is %s%s%s (got %s%s%s)", wasm ? "wasm" : "ELF", p->name,
+           name_of(want), want == REFUSED ? " with " : "", want == REFUSED ? strerror(want_errno) : "",
+           name_of(got), got == REFUSED ? ", " : "", got == REFUSED ? strerror(e) : "");
 }
 
 static void expect(bool wasm, const probe_t *p, enum outcome want)
 {
-    int e = 0;
-    enum outcome got = run(wasm, p, &e);
-    tap_ok(got == want, "%s policy: %s is %s (got %s%s%s)", wasm ? "wasm" : "ELF", p->name,
-           name_of(want), name_of(got), got == REFUSED ? ", " : "",
-           got == REFUSED ? strerror(e) : "");
+    expect_errno(wasm, p, want, 0);
 }
 
 int main(void)
@@ -151,7 +209,22 @@ int main(void)
     expect(false, &getpid_p, ALLOWED);
     expect(false, &chdir_p, ALLOWED);
     expect(false, &uname_p, ALLOWED);
-    expect(false, &socket_p, REFUSED);
+    expect_errno(false, &socket_p, REFUSED, EACCES);
+    /* sync and syncfs are no-ops returning 0: the host's disks are not the
+     * sandbox's to flush. */
+    static const probe_t sync_p = {"sync", p_sync}, syncfs_p = {"syncfs(-1)", p_syncfs},
+                         stack_prctl_p = {"a filter of its own by prctl (getppid -> EXDEV)", p_stack_prctl},
+                         stack_seccomp_p = {"a filter of its own by seccomp TSYNC (getppid -> EXDEV)", p_stack_seccomp},
+                         listener_p = {"seccomp(NEW_LISTENER)", p_listener};
+    expect(false, &sync_p, ALLOWED);
+    expect(false, &syncfs_p, ALLOWED);
+    /* Filters of the program's own stack (they only restrict); a listener
+     * of its own, which would take our notifications, is refused. */
+    expect_errno(false, &stack_prctl_p, REFUSED, EXDEV);
+    expect_errno(false, &stack_seccomp_p, REFUSED, EXDEV);
+    expect_errno(false, &listener_p, REFUSED, EPERM);
+    expect(true, &sync_p, KILLED);
+    expect(true, &listener_p, KILLED);
     expect(false, &ptrace_p, KILLED);
     expect(false, &unshare_p, KILLED);
     expect(false, &mount_p, KILLED);

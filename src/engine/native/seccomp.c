@@ -4,7 +4,7 @@
  * programs were compiled at build time from seccomp_rules.c (libseccomp)
  * into seccomp_bpf.h; here they are only handed to the kernel: first the
  * notify filter (its listener goes to the supervisor), then the policy,
- * which forbids seccomp() itself.  A wasm program gets its own, far
+ * which refuses another listener.  A wasm program gets its own, far
  * tighter policy: the compiled module makes no system calls of its own,
  * only the host functions do (file and channel I/O, clocks, memory).
  */
