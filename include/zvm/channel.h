@@ -15,8 +15,9 @@
  *    (offset + length <= put_size), so a far offset cannot grow the host
  *    file without a byte being counted.
  *  - Every successful read or write call counts one operation.
- *  - Positioned reads and writes on a sequential side ignore the offset
- *    (a stream), as in the original.
+ *  - Positioned reads and writes on a sequential side fail with -ESPIPE
+ *    (a stream has no offset, as pread/pwrite on a pipe), before any quota
+ *    is counted.
  *  - Changing a file's size (truncate, allocate) is a write of no byte: only
  *    on a random-write side of a file (EINVAL on a stream, as ftruncate on
  *    a pipe), it counts one write operation, and it fails with -EDQUOT when
@@ -76,7 +77,7 @@ int zvm_channel_open(zvm_channel_t *ch, const zvm_channel_spec_t *spec,
                      int timeout_ms, zvm_error_t *err);
 
 /* offset < 0: at the channel's position (random) or the stream (sequential).
- * On a sequential side the offset is ignored, as in the original. */
+ * offset >= 0 on a sequential side: -ESPIPE. */
 ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset);
 ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t offset);
 

@@ -261,6 +261,8 @@ ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset)
     if (rc < 0)
         return rc;
     bool rnd = random_read(ch);
+    if (offset >= 0 && !rnd)
+        return -ESPIPE; /* a stream has no offset, as pread on a pipe */
     int64_t at = rnd ? (offset >= 0 ? offset : (int64_t)ch->pos) : -1;
 
     uint64_t left = lim[ZVM_LIMIT_GET_SIZE] - ch->used[ZVM_LIMIT_GET_SIZE];
@@ -292,6 +294,8 @@ ssize_t zvm_channel_read(zvm_channel_t *ch, void *buf, size_t n, int64_t offset)
 ssize_t zvm_channel_write(zvm_channel_t *ch, const void *buf, size_t n, int64_t offset)
 {
     const uint64_t *lim = ch->spec->limits;
+    if (offset >= 0 && ch->writable && !random_write(ch))
+        return -ESPIPE; /* a stream has no offset, as pwrite on a pipe */
     if (!ch->writable || ch->used[ZVM_LIMIT_PUTS] >= lim[ZVM_LIMIT_PUTS] ||
         n > lim[ZVM_LIMIT_PUT_SIZE] - ch->used[ZVM_LIMIT_PUT_SIZE]) {
         ch->quota_hit = true;

@@ -583,7 +583,8 @@ static void test_types(void)
            (long long)st.st_size);
     zvm_channel_close(&ch);
 
-    /* Sequential: -ESPIPE and offsets ignored */
+    /* Sequential: -ESPIPE for seeks and for positioned reads and writes,
+     * as on a pipe, and nothing counted */
     put_file(p, "abcdef");
     s = spec_of(p, "/dev/seq", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 100, 100, 0, 0);
     if (open_ok(&ch, &s) != 0)
@@ -592,20 +593,26 @@ static void test_types(void)
            zvm_channel_seek(&ch, 0, SEEK_END) == -ESPIPE, "seek on a sequential channel: -ESPIPE");
     memset(buf, 0, sizeof buf);
     r = zvm_channel_read(&ch, buf, 2, 4);
-    ssize_t r2 = zvm_channel_read(&ch, buf + 2, 2, -1);
-    tap_ok(r == 2 && r2 == 2 && memcmp(buf, "abcd", 4) == 0,
-           "pread offset is ignored on a sequential channel (got '%s')", buf);
+    ssize_t r2 = zvm_channel_read(&ch, buf, 2, 0);
+    ssize_t r3 = zvm_channel_read(&ch, buf, 2, -1);
+    tap_ok(r == -ESPIPE && r2 == -ESPIPE && r3 == 2 && memcmp(buf, "ab", 2) == 0 &&
+               ch.used[ZVM_LIMIT_GETS] == 1,
+           "pread on a sequential channel: -ESPIPE, uncounted, the stream unmoved (got %zd %zd '%.2s')",
+           r, r2, buf);
     zvm_channel_close(&ch);
 
-    /* Sequential write ignores the offset too */
+    /* Sequential write: -ESPIPE with an offset */
     path_of(p, sizeof p, "seqw");
     s = spec_of(p, "/dev/seqw", ZVM_CHANNEL_SEQ_READ_SEQ_WRITE, false, 0, 0, 100, 100);
     if (open_ok(&ch, &s) != 0)
         return;
-    zvm_channel_write(&ch, "ab", 2, 50);
-    zvm_channel_write(&ch, "cd", 2, 0);
+    ssize_t s1 = zvm_channel_write(&ch, "ab", 2, 50);
+    ssize_t s2 = zvm_channel_write(&ch, "ab", 2, 0);
+    zvm_channel_write(&ch, "cd", 2, -1);
+    tap_ok(s1 == -ESPIPE && s2 == -ESPIPE && ch.used[ZVM_LIMIT_PUTS] == 1,
+           "pwrite on a sequential channel: -ESPIPE, uncounted (got %zd %zd)", s1, s2);
     zvm_channel_close(&ch);
-    tap_is_str(get_file(p), "abcd", "pwrite offset is ignored on a sequential channel");
+    tap_is_str(get_file(p), "cd", "only the sequential write reached the file");
 }
 
 /* ---- open errors and kinds ---------------------------------------------- */
