@@ -965,6 +965,29 @@ def _(ctx):
     ctx.check(r.count("BLOCKED") == 1, "the group's file was readable")
 
 
+@case("exec_drop: a file dropped in /tmp or / cannot be executed (noexec)", nobody_too=True)
+def _(ctx):
+    r = ctx.run("exec_drop")
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("OK wrote /tmp/dropped") and r.has("OK wrote /dropped"), "the writable root was not written")
+    ctx.check(r.count("BLOCKED") == 4, f"{r.count('BLOCKED')} of 4 refused")
+    ctx.check(r.has("OK re-exec"), "the program's own image did not run again")
+
+
+@case("exec_drop root image: under a read-only / image, /tmp is noexec")
+def _(ctx):
+    img = os.path.join(ctx.dir, "rootimg")
+    os.makedirs(img)
+    os.chmod(img, 0o755)
+    r = ctx.run("exec_drop", fstab=[("/dev/root", "/", "ro")], channels=[f"{img},/dev/root,3,0,1,1,0,0"])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.check(r.has("OK wrote /tmp/dropped"), "/tmp was not written")
+    ctx.check(r.count("BLOCKED") == 2, f"{r.count('BLOCKED')} of 2 refused")
+    ctx.check(r.has("OK re-exec"), "the program's own image did not run again")
+
+
 # 14. /proc
 @case("host_proc (dynamic): /proc/1 is the init, few pids, /proc writes fail")
 def _(ctx):

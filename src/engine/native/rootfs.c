@@ -3,7 +3,8 @@
  * The jail's root file system, built by the child inside its new user and
  * mount namespaces and then pivoted into:
  *
- *   /            tmpfs (size = Memory), or an overlay of the images mounted
+ *   /            tmpfs (size = Memory, noexec: a file the program drops
+ *                there cannot run), or an overlay of the images mounted
  *                at "/" with a tmpfs upper layer (writes vanish at exit)
  *   /dev         null, zero, urandom, random (bind mounts of the host's),
  *                fd -> /proc/self/fd, self (the program, read-only: its
@@ -11,7 +12,7 @@
  *                a placeholder per channel alias
  *   /proc        a new proc for the new pid namespace (none for a program
  *                that needs none: a wasm module cannot use it)
- *   /tmp         tmpfs when the root itself is read-only
+ *   /tmp         tmpfs (noexec) when the root itself is read-only
  *   <images>     read-only bind mounts (rw: an overlay, writes vanish)
  *   /usr, ...    the host's /usr read-only, for a dynamic program that no
  *                image provides the ELF interpreter for
@@ -234,7 +235,11 @@ static int make_root(const zvm_jail_t *j, const int *img_fds, zvm_error_t *err)
     const zvm_session_t *s = j->session;
     char opts[64];
     snprintf(opts, sizeof opts, "size=%llu,mode=0755", (unsigned long long)s->manifest.memory);
-    if (mount("tmpfs", ZVM_ATTACH_DIR, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+    /* A tmpfs root holds only what the program writes (every program,
+     * library and image comes in by a mount of its own): noexec.  Under an
+     * image at "/" the programs are the overlay's own, so it keeps exec. */
+    unsigned long flags = MS_NOSUID | MS_NODEV | (j->root_image ? 0 : MS_NOEXEC);
+    if (mount("tmpfs", ZVM_ATTACH_DIR, "tmpfs", flags, opts) < 0)
         return zvm_error_errno(err, errno, "cannot mount the root tmpfs");
     if (mkdir(ZVM_ATTACH_DIR "/root", 0755) < 0)
         return zvm_error_errno(err, errno, "cannot create the root");
@@ -317,7 +322,8 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
             char opts[64], target[64];
             snprintf(opts, sizeof opts, "size=%llu,mode=1777",
                      (unsigned long long)s->manifest.memory);
-            if (mount("tmpfs", fd_path(tmp, target, sizeof target), "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+            if (mount("tmpfs", fd_path(tmp, target, sizeof target), "tmpfs",
+                      MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
                 return zvm_error_errno(err, errno, "cannot mount /tmp");
         }
     }
