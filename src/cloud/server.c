@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <stdatomic.h>
@@ -518,9 +519,52 @@ static int parse_listen(zc_server_t *s, const char *listen, char *err, size_t er
     return 0;
 }
 
+/* The listening socket, bound here rather than by MHD so that a port in
+ * use is told as such.  SO_REUSEADDR only (a restart may bind beside its
+ * predecessor's TIME_WAIT connections); never SO_REUSEPORT, with which a
+ * second server would bind the same port and the kernel would split the
+ * clients between the two.  Returns the fd, or -1 with err filled. */
+static int listen_socket(zc_server_t *s, char *err, size_t errlen)
+{
+    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: socket: %s", s->cfg->listen,
+                 strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    socklen_t len = s->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                   : sizeof(struct sockaddr_in);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (s->addr.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)) {
+        snprintf(err, errlen, "cannot listen on %s: setsockopt: %s", s->cfg->listen,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&s->addr, len) < 0) {
+        if (errno == EADDRINUSE)
+            snprintf(err, errlen, "address %s is in use", s->cfg->listen);
+        else
+            snprintf(err, errlen, "cannot listen on %s: %s", s->cfg->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", s->cfg->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int zc_server_start(zc_server_t *s, char *err, size_t errlen)
 {
     if (parse_listen(s, s->cfg->listen, err, errlen) < 0)
+        return -1;
+    int lfd = listen_socket(s, err, errlen);
+    if (lfd < 0)
         return -1;
     s->started = time(NULL);
     unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_INTERNAL_POLLING_THREAD;
@@ -540,28 +584,35 @@ int zc_server_start(zc_server_t *s, char *err, size_t errlen)
     };
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_LISTEN_SOCKET, lfd, /* MHD's from here: closed by MHD_stop_daemon */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->connection_limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg->per_ip_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->connection_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_ARRAY, extra,
         MHD_OPTION_END);
     if (!s->mhd) {
-        snprintf(err, errlen, "cannot listen on %s (address in use, or bad options)",
+        snprintf(err, errlen, "cannot serve %s: the HTTP daemon did not start (see above)",
                  s->cfg->listen);
+        /* MHD closes a given socket when it fails late and leaves it open
+         * when it refuses the options early; nothing else opens
+         * descriptors while the server starts, so the test is sound. */
+        if (fcntl(lfd, F_GETFD) >= 0)
+            close(lfd);
         return -1;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    if (di && di->port) {
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(lfd, (struct sockaddr *)&bound, &blen) == 0) {
+        unsigned port = ntohs(bound.ss_family == AF_INET6
+                                  ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                  : ((struct sockaddr_in *)&bound)->sin_port);
         char *colon = strrchr(s->host_port, ':');
-        if (colon)
+        if (colon && port)
             snprintf(colon + 1, sizeof s->host_port - (size_t)(colon + 1 - s->host_port), "%u",
-                     (unsigned)di->port);
+                     port);
     }
     return 0;
 }

@@ -4,6 +4,7 @@
  * SQLite, one database per container with Swift's container table
  * object(name, created_at, size, content_type, etag, deleted).
  *
+ *   DIR/lock                      flock()ed by the one server using DIR; its pid
  *   DIR/tmp/                      uploads in progress (emptied at start)
  *   DIR/objects/<hh>/<h>-<ts>     object data; h = sha256(acct\0cont\0name)
  *   DIR/accounts/<ha>/account.db  containers of an account, account metadata
@@ -56,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +105,7 @@ typedef struct lc_cont {
 typedef struct lstore {
     zc_store_t base;
     char *dir;
+    int lock_fd; /* DIR/lock, flock()ed for as long as the store is open */
     bool do_fsync;
     int objdir_fd[NDIRS];
     pthread_mutex_t cache_mu; /* the list, ncache, every handle's refs and cached */
@@ -1382,6 +1385,8 @@ static void l_close(zc_store_t *s)
     for (int i = 0; i < NDIRS; i++)
         if (st->objdir_fd[i] >= 0)
             close(st->objdir_fd[i]);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&st->cache_mu);
     pthread_mutex_destroy(&st->acct_mu);
     free(st->dir);
@@ -1408,6 +1413,48 @@ static const zc_store_ops_t local_ops = {
     .object_delete = l_object_delete,
     .totals = l_totals,
 };
+
+/* Take DIR/lock: one server per data directory, since two would empty
+ * each other's DIR/tmp and commit to the same databases unaware of each
+ * other's caches.  The lock is the kernel's (flock), so it goes with the
+ * process however it ends; the pid in the file only names the holder. */
+static int dir_lock(lstore_t *st, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", st->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open lock file '%s': %s", path, strerror(e));
+        return -e;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        if (e == EWOULDBLOCK) {
+            char pid[32] = "";
+            ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+            pid[n > 0 ? n : 0] = '\0';
+            pid[strcspn(pid, "\n")] = '\0';
+            snprintf(err, errlen, "data directory '%s' is in use by another zerocloud (pid %s)",
+                     st->dir, *pid ? pid : "unknown");
+        } else
+            snprintf(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+        close(fd);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int e = errno;
+        snprintf(err, errlen, "cannot write lock file '%s': %s", path, strerror(e));
+        close(fd);
+        return -e;
+    }
+    st->lock_fd = fd;
+    return 0;
+}
 
 /* Remove what a crash left in DIR/tmp. */
 static void tmp_clean(const char *tmpdir)
@@ -1479,6 +1526,7 @@ int zc_store_local_open(const char *dir, bool do_fsync, unsigned open_containers
     st->open_containers = open_containers ? open_containers : 1;
     for (int i = 0; i < NDIRS; i++)
         st->objdir_fd[i] = -1;
+    st->lock_fd = -1;
     pthread_mutex_init(&st->cache_mu, NULL);
     pthread_mutex_init(&st->acct_mu, NULL);
     st->dir = realpath(dir, NULL);
@@ -1488,6 +1536,11 @@ int zc_store_local_open(const char *dir, bool do_fsync, unsigned open_containers
         snprintf(err, errlen, "data directory '%s': %s", dir, strerror(errno));
         l_close(&st->base);
         return -EIO;
+    }
+    int lrc = dir_lock(st, err, errlen); /* before anything in DIR changes */
+    if (lrc < 0) {
+        l_close(&st->base);
+        return lrc;
     }
     char p[4200];
     const char *subs[] = {"tmp", "objects", "accounts"};

@@ -64,9 +64,11 @@ class Resp:
 class Server:
     servers = []
 
-    def __init__(self, name, config=None, data=None, listen="127.0.0.1"):
+    def __init__(self, name, config=None, data=None, listen="127.0.0.1", port=None,
+                 prefix=()):
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
+        self.prefix = list(prefix)
         self.listen = listen
         self.connect = {"0.0.0.0": "127.0.0.1"}.get(listen, listen.strip("[]"))
         self.data = data or os.path.join(WORK, name + "-data")
@@ -81,7 +83,7 @@ class Server:
         Server.servers.append(self)
 
     def start(self):
-        args = [ZEROCLOUD, "--listen", "%s:%d" % (self.listen, self.port), "--data", self.data]
+        args = self.prefix + [ZEROCLOUD, "--listen", "%s:%d" % (self.listen, self.port), "--data", self.data]
         if self.cfg:
             args += ["--config", self.cfg]
         self.logf = open(self.log, "ab")
@@ -216,10 +218,10 @@ def defaults_swift_aio_user():
     s.stop()
 
 
-def start_fails(args, what):
+def start_fails(args, what, prefix=()):
     """Run zerocloud with args, expecting it to refuse to start: (rc, stderr)."""
     try:
-        p = subprocess.run([ZEROCLOUD] + args, stdin=subprocess.DEVNULL, capture_output=True,
+        p = subprocess.run(list(prefix) + [ZEROCLOUD] + args, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=20)
     except subprocess.TimeoutExpired:
         raise Fail("%s: zerocloud started (%s)" % (what, " ".join(args)))
@@ -258,6 +260,56 @@ def builtin_user_loopback_only():
               auth=False)
     check(r.status == 200, "0.0.0.0 with [users]: %r" % r)
     s.stop()
+
+
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@case
+def one_server_per_port_and_data():
+    """a second server on a port in use fails at start naming the address
+    (no SO_REUSEPORT sharing); one on a data directory in use fails naming
+    the directory and the first server's pid (DIR/lock); the lock goes
+    with the first server; the same as nobody in a directory of nobody's"""
+    def second(args, what):
+        rc, err = start_fails(args, what, prefix)
+        check(rc == 1, "%s: exit %d: %s" % (what, rc, err))
+        return err
+
+    for who, prefix in [("root", []), ("nobody", AS_NOBODY)]:
+        if who == "nobody":
+            if os.geteuid() != 0:
+                raise Fail("the unprivileged half needs root to become nobody")
+            # every directory on the way must be searchable by nobody
+            check(subprocess.run(AS_NOBODY + ["test", "-x", ZEROCLOUD]).returncode == 0,
+                  "nobody cannot run %s" % ZEROCLOUD)
+        base = os.path.join(WORK, "lock-" + who)
+        os.mkdir(base)
+        if who == "nobody":
+            os.chmod(WORK, 0o755)
+            shutil.chown(base, "nobody", "nogroup")
+        data = os.path.join(base, "data")
+        first = Server("lock1-" + who, data=data, prefix=prefix).start()
+        # the same port, another data directory
+        err = second(["--listen", "127.0.0.1:%d" % first.port, "--data",
+                      os.path.join(base, "other")], "same port")
+        check("address 127.0.0.1:%d is in use" % first.port in err, "same port: %s" % err)
+        check(first.req("GET", "/healthcheck", auth=False).status == 200, "first server gone")
+        # the same data directory, another port
+        lock = os.path.join(data, "lock")
+        check(open(lock).read().strip() == str(first.proc.pid), "lock file holds the pid")
+        err = second(["--listen", "127.0.0.1:%d" % free_port(), "--data", data], "same data")
+        check("data directory '%s'" % os.path.realpath(data) in err and
+              "pid %d" % first.proc.pid in err, "same data: %s" % err)
+        check(open(lock).read().strip() == str(first.proc.pid), "lock file rewritten")
+        first.stop()
+        # released with the first server: a new one takes the directory
+        again = Server("lock2-" + who, data=data, prefix=prefix).start()
+        check(open(lock).read().strip() == str(again.proc.pid), "lock file after restart")
+        check(oct(os.stat(lock).st_mode & 0o777) == "0o600", "lock mode")
+        if who == "nobody":
+            check(os.stat(lock).st_uid != 0, "lock file made by root")
+        again.stop()
 
 
 @case
