@@ -10,8 +10,11 @@
  *   DIR/accounts/<ha>/account.db  containers of an account, account metadata
  *   DIR/accounts/<ha>/c/<hc>.db   one container: object rows, metadata, counts
  *
- * No file name is ever made of a user's name, only of its hash, so no name
- * ("..", "%2F", very long, any UTF-8) can reach outside DIR.
+ * Every directory the store makes is 0700 and every file 0600: data and
+ * metadata are the server's alone (a data directory made earlier keeps the
+ * modes it had).  No file name is ever made of a user's name, only of its
+ * hash, so no name ("..", "%2F", very long, any UTF-8) can reach outside
+ * DIR.
  *
  * Durability: an upload is written to DIR/tmp, fsynced, renamed to its
  * final name (which carries its timestamp, so it never replaces the data of
@@ -171,6 +174,16 @@ static int exec(sqlite3 *db, const char *sql)
 
 static int db_open(lstore_t *st, const char *path, bool create, sqlite3 **out)
 {
+    if (create) {
+        /* SQLite would create it 0644; its -wal and -shm take this mode. */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            int e = errno;
+            fprintf(stderr, "zerocloud: cannot create '%s': %s\n", path, strerror(e));
+            return -e;
+        }
+        close(fd);
+    }
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
@@ -198,6 +211,7 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
+/* Directories of the store are the server's alone: 0700 (files 0600). */
 static int mkdir_p(const char *path)
 {
     char tmp[4096];
@@ -206,11 +220,11 @@ static int mkdir_p(const char *path)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
             return -errno;
         *p = '/';
     }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
         return -errno;
     return 0;
 }

@@ -313,6 +313,42 @@ def one_server_per_port_and_data():
 
 
 @case
+def private_modes():
+    """everything the store makes is the server's alone: directories 0700,
+    files 0600 (account and container databases with their -wal and -shm,
+    object files, the lock), whatever the umask"""
+    data = os.path.join(WORK, "modes-data")
+    old = os.umask(0o022)
+    try:
+        s = Server("modes", data=data).start()
+    finally:
+        os.umask(old)
+    s.req("PUT", A + "/m")
+    check(s.req("PUT", A + "/m/o", body=b"secret").status == 201, "put")
+    s.req("POST", A, {"X-Account-Meta-K": "v"})
+    seen = {"d": 0, "db": 0, "wal": 0, "obj": 0}
+    bad = [] if os.stat(data).st_mode & 0o777 == 0o700 else ["%s (made by the server)" % data]
+    for root, dirs, files in os.walk(data):
+        for d in dirs:
+            m = os.stat(os.path.join(root, d)).st_mode & 0o777
+            seen["d"] += 1
+            if m != 0o700:
+                bad.append("%s %o" % (os.path.join(root, d), m))
+        for f in files:
+            p = os.path.join(root, f)
+            m = os.stat(p).st_mode & 0o777
+            seen["db"] += f.endswith(".db")
+            seen["wal"] += f.endswith("-wal") or f.endswith("-shm")
+            seen["obj"] += "/objects/" in p
+            if m != 0o600:
+                bad.append("%s %o" % (p, m))
+    check(seen["db"] >= 2 and seen["wal"] >= 2 and seen["obj"] >= 1 and seen["d"] > 256,
+          "not every kind of file was seen: %r" % seen)
+    check(not bad, "not private: %s" % ", ".join(bad[:10]))
+    s.stop()
+
+
+@case
 def status_page_and_info():
     s = srv()
     s.req("PUT", A + "/statusc")
