@@ -141,7 +141,7 @@ char *zc_exec_scrub(const zc_exec_t *x, const char *msg)
     snprintf(proc, sizeof proc, "/proc/%d/", (int)getpid());
     const char *home = getenv("HOME");
     char home_cache[4096] = "";
-    if (home && *home == '/')
+    if (home && home[0] == '/' && home[1])
         snprintf(home_cache, sizeof home_cache, "%s/.cache/", home);
     const char *roots[] = {
         x->cx->jobs_dir, x->cx->data_dir, proc, getenv("TMPDIR"), "/tmp/", "/var/tmp/",
@@ -168,7 +168,9 @@ char *zc_exec_scrub(const zc_exec_t *x, const char *msg)
             } else {
                 for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
                     const char *root = roots[i];
-                    if (root && *root == '/' && path_at(p, root, strlen(root))) {
+                    /* "/" itself (an odd TMPDIR or HOME) would swallow
+                     * every object path of a message */
+                    if (root && root[0] == '/' && root[1] && path_at(p, root, strlen(root))) {
                         zc_buf_puts(&b, "(server path)");
                         used = path_len(p);
                         break;

@@ -2,7 +2,8 @@
 /*
  * Unit tests of zerocloud's parts that need no server: the constant-time
  * secret comparison (auth.c) and logins through it, the counting of
- * failed logins per address and per user.  What they take is
+ * failed logins per address and per user, the scrubbing of host paths
+ * from compute messages.  What they take is
  * timing-free by design; only results are checked here.
  */
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cloud/cloud.h"
+#include "cloud/compute.h"
 #include "tap.h"
 
 static void secret_equal(void)
@@ -155,10 +157,54 @@ static void throttle(void)
     zc_config_release(&cfg);
 }
 
+static void scrub_is(const zc_exec_t *x, const char *in, const char *want)
+{
+    char *got = zc_exec_scrub(x, in);
+    tap_ok(got && !strcmp(got, want), "scrub: '%s' -> '%s' (want '%s')", in, got ? got : "(null)",
+           want);
+    free(got);
+}
+
+static void scrub(void)
+{
+    zc_cx_t cx = {.jobs_dir = "/srv/zc/data/jobs", .data_dir = "/srv/zc/data"};
+    zc_exec_t x = {.cx = &cx};
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%d/fd/26", (int)getpid());
+    zc_exec_name_path(&x, proc, "swift://%s/%s/%s", "AUTH_t", "c", "o");
+    zc_exec_name_path(&x, "/srv/zc/data/jobs/req-1/program.2", "swift://AUTH_t/c/prog");
+    char in[256], want[256];
+    snprintf(in, sizeof in, "image '%s': not a readable archive", proc);
+    scrub_is(&x, in, "image 'swift://AUTH_t/c/o': not a readable archive");
+    snprintf(in, sizeof in, "image '%s7': bad", proc); /* another descriptor */
+    scrub_is(&x, in, "image '(server path)': bad");
+    scrub_is(&x, "bad program (/srv/zc/data/jobs/req-1/program.2: ELF program for another machine)",
+             "bad program (swift://AUTH_t/c/prog: ELF program for another machine)");
+    scrub_is(&x, "cannot open /srv/zc/data/accounts/x/y.db: gone",
+             "cannot open (server path): gone");
+    scrub_is(&x, "unpacked at /tmp/zvm-cache/abc/def, then /var/tmp/x",
+             "unpacked at (server path), then (server path)");
+    scrub_is(&x, "Error 404 Not Found while fetching /AUTH_t/c/o",
+             "Error 404 Not Found while fetching /AUTH_t/c/o");
+    scrub_is(&x, "not a path: /srv/zc/database", "not a path: /srv/zc/database");
+    snprintf(want, sizeof want, "%s", "killed by signal 11");
+    scrub_is(&x, "killed by signal 11", want);
+    /* an odd TMPDIR of "/" does not swallow object names */
+    setenv("TMPDIR", "/", 1);
+    scrub_is(&x, "Error 404 Not Found while fetching /AUTH_t/c/o",
+             "Error 404 Not Found while fetching /AUTH_t/c/o");
+    for (size_t i = 0; i < x.nnames; i++) {
+        free(x.names[i].host);
+        free(x.names[i].name);
+    }
+    free(x.names);
+}
+
 int main(void)
 {
     secret_equal();
     logins();
     throttle();
+    scrub();
     return tap_done();
 }
