@@ -195,7 +195,6 @@ static void hide_command_line(void)
 
 _Noreturn static void run_init(const zvm_jail_t *j, pid_t program)
 {
-    hide_command_line();
     /* Nothing of the supervisor's stays open here but the sync socket. */
     if (j->sync_fd > 0)
         syscall(SYS_close_range, 0, j->sync_fd - 1, 0);
@@ -235,6 +234,9 @@ static int start_init(const zvm_jail_t *j, zvm_error_t *err)
      * program could open the init's memory. */
     if (prctl(PR_SET_DUMPABLE, 0) < 0)
         return zvm_error_errno(err, errno, "PR_SET_DUMPABLE");
+    /* Before the fork too: the program must never see zerovm's command
+     * line at /proc/1 (its own exec replaces the copy it gets). */
+    hide_command_line();
     pid_t program = fork();
     if (program < 0)
         return zvm_error_errno(err, errno, "cannot fork the program off the jail's init");
