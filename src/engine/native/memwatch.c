@@ -9,7 +9,7 @@
  * to RLIMIT_AS (the program alone under the jail's init) and costs two
  * small reads.
  *
- * The same walk counts the pipes the tree holds (kbuf.c's budget): the
+ * The same walk counts the processes (sysinfo's answer) and the pipes the tree holds (kbuf.c's budget): the
  * distinct pipe inodes in the descriptor tables of all its tasks.
  */
 #include "engine/native/native.h"
@@ -101,6 +101,29 @@ uint64_t zvm__tree_memory(pid_t root)
     struct walk w = {0, 0};
     add_tree(root, &w);
     return w.total;
+}
+
+struct count {
+    unsigned long n;
+    int depth;
+};
+
+static void count_tree(pid_t pid, void *arg)
+{
+    struct count *c = arg;
+    c->n++;
+    if (c->depth < MAX_DEPTH) {
+        c->depth++;
+        each_child(pid, count_tree, c);
+        c->depth--;
+    }
+}
+
+unsigned long zvm__tree_processes(pid_t root)
+{
+    struct count c = {0, 0};
+    count_tree(root, &c);
+    return c.n;
 }
 
 /* ---- pipes held by the tree ------------------------------------------- */

@@ -7,6 +7,7 @@
  *   elf.c         what the program is (ELF class/machine, interpreter)
  *   jail.c        the child's side, a straight list of steps ending in exec
  *   rootfs.c      the child's new root file system
+ *   procfs.c      what its /proc shows (no host data), its clocks
  *   seccomp.c     the system call filter
  *   limits.c      rlimits (and a delegated cgroup v2 where there is one)
  *   memwatch.c    what the process tree holds: memory, pipes
@@ -105,11 +106,17 @@ typedef struct zvm_rootfs_sources {
     int images[ZVM_MAX_IMAGES];      /* parallel to session->mounts */
     int devices[ZVM_HOST_DEVICES];
     int usr, ld_cache;               /* -1 when not used */
-    int program;                     /* the program file, read-only */
+    int program;                     /* the program file (O_PATH) */
+    int program_dir;                 /* its directory, read-only, or -1 */
+    char program_name[256];          /* its name there */
 } zvm_rootfs_sources_t;
 
 int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_error_t *err);
 int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_error_t *err);
+
+/* procfs.c, in the child before the pivot: cover what the jail's new proc
+ * (at /proc/self/fd/procfd) shows of the host; the sandbox's own clocks. */
+int zvm__procfs_build(const zvm_jail_t *j, int procfd, zvm_error_t *err);
 
 /* seccomp.c: load the filters (the notify filter, then the policy for an
  * ELF program or the far tighter one for a wasm program); *listener
@@ -135,6 +142,9 @@ void zvm__cgroup_finish(zvm_cgroup_t *cg, bool *oom, uint64_t *peak);
 /* memwatch.c: memory (Pss) of the process tree under root, in bytes; 0
  * when root has no children (RLIMIT_AS then holds it alone). */
 uint64_t zvm__tree_memory(pid_t root);
+
+/* memwatch.c: processes in the tree under root (root included). */
+unsigned long zvm__tree_processes(pid_t root);
 
 /* memwatch.c: distinct pipes in the descriptor tables of the tree under
  * root (root included), or -errno. */

@@ -17,6 +17,15 @@
  *   /usr, ...    the host's /usr read-only, for a dynamic program that no
  *                image provides the ELF interpreter for
  *
+ * What /proc/self/mountinfo shows names no path of the caller's: each
+ * image (and the program's directory, of which only the program is bound
+ * at /dev/self) is the lower layer of a read-only overlay, named there as
+ * /proc/self/fd/N, so a mount's root is "/" (or the program's base name)
+ * instead of a directory of the caller or of the image cache.  Only where
+ * the program's directory cannot be an overlay layer is the file itself
+ * bound, showing its path (see docs/security.md).  The host /usr, its
+ * ld.so.cache and device nodes are shown as the host paths they are.
+ *
  * Sources are captured with open_tree() before anything is mounted, so no
  * later mount can shadow or redirect them; everything created inside the
  * new root is created relative to directory descriptors without following
@@ -41,10 +50,11 @@
 static const char *const host_devices[ZVM_HOST_DEVICES] = {"null", "zero", "urandom", "random"};
 static const char *const host_top_links[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 
-/* A detached copy of a host tree, read-only. */
-static int capture_tree(const char *path, bool file, zvm_error_t *err)
+/* A detached copy of a host tree, read-only; with the mounts below it
+ * when it is bound whole (an overlay layer never shows them). */
+static int capture_tree(const char *path, bool file, bool recursive, zvm_error_t *err)
 {
-    int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (file ? 0 : AT_RECURSIVE));
+    int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot capture '%s'", path);
     /* Device nodes are only usable without nodev; they are the host's
@@ -52,7 +62,7 @@ static int capture_tree(const char *path, bool file, zvm_error_t *err)
     struct mount_attr attr = {
         .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (file ? 0 : MOUNT_ATTR_NODEV),
     };
-    if (mount_setattr(fd, "", AT_EMPTY_PATH | (file ? 0 : AT_RECURSIVE), &attr, sizeof attr) < 0) {
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0) {
         int e = errno;
         close(fd);
         return zvm_error_errno(err, e, "cannot make '%s' read-only", path);
@@ -151,7 +161,59 @@ static int make_placeholder(int rootfd, const char *alias)
     return 0;
 }
 
-static int setup_devices(int rootfd, const int *dev_fds, int program_fd, zvm_error_t *err)
+/* An overlay with `lower` (a directory's path) as its only layer of
+ * content, read-only, at dir fd `at`.  An overlay needs two lower layers
+ * without an upper one: the second is an empty directory. */
+static int mount_readonly_overlay(int at, const char *lower, zvm_error_t *err)
+{
+    char opts[PATH_MAX], target[64];
+    if (mkdir(ZVM_ATTACH_DIR "/.empty", 0555) < 0 && errno != EEXIST)
+        return zvm_error_errno(err, errno, "cannot create an empty layer");
+    int len = snprintf(opts, sizeof opts, "lowerdir=%s:" ZVM_ATTACH_DIR "/.empty", lower);
+    if (len < 0 || (size_t)len >= sizeof opts)
+        return zvm_error_set(err, ENAMETOOLONG, "layer path too long");
+    fd_path(at, target, sizeof target);
+    if (mount("overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
+        return zvm_error_errno(err, errno, "cannot mount a read-only image (overlayfs)");
+    return 0;
+}
+
+/* The program, read-only, as a mount to attach at /dev/self: the file
+ * seen through an overlay of its directory, so the mount's root reads
+ * "/<name>"; the file itself where that overlay cannot be made. */
+static int program_tree(const zvm_rootfs_sources_t *src, zvm_error_t *err)
+{
+    if (src->program_dir >= 0 && mkdir(ZVM_ATTACH_DIR "/.self", 0755) == 0) {
+        char lower[64];
+        zvm_error_t ignored;
+        cleanup_close int at = open(ZVM_ATTACH_DIR "/.self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (at >= 0 && mount_readonly_overlay(at, fd_path(src->program_dir, lower, sizeof lower),
+                                              &ignored) == 0) {
+            cleanup_close int dir = open(ZVM_ATTACH_DIR "/.self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+            struct stat st;
+            if (dir >= 0 && fstatat(dir, src->program_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(st.st_mode)) {
+                int fd = open_tree(dir, src->program_name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                               AT_SYMLINK_NOFOLLOW);
+                if (fd >= 0)
+                    return fd;
+            }
+        }
+    }
+    int fd = open_tree(src->program, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (fd < 0)
+        return zvm_error_errno(err, errno, "cannot capture the program");
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+    if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+        int e = errno;
+        close(fd);
+        return zvm_error_errno(err, e, "cannot make the program read-only");
+    }
+    return fd;
+}
+
+static int setup_devices(int rootfd, const int *dev_fds, const zvm_rootfs_sources_t *src,
+                         zvm_error_t *err)
 {
     cleanup_close int dev = walk_create(rootfd, "/dev", NULL, err);
     if (dev < 0)
@@ -170,7 +232,10 @@ static int setup_devices(int rootfd, const int *dev_fds, int program_fd, zvm_err
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot create /dev/self");
     close(fd);
-    return attach(program_fd, dev, "self", err, "the program at /dev/self");
+    cleanup_close int program = program_tree(src, err);
+    if (program < 0)
+        return -1;
+    return attach(program, dev, "self", err, "the program at /dev/self");
 }
 
 static int setup_host_runtime(int rootfd, int usr_fd, int cache_fd, zvm_error_t *err)
@@ -214,18 +279,13 @@ static int setup_images(int rootfd, const zvm_session_t *s, const int *img_fds, 
         cleanup_close int dir = walk_create(rootfd, m->target, NULL, err);
         if (dir < 0)
             return zvm_error_prefix(err, "image at '%s'", m->target);
-        if (attach(img_fds[i], dir, ".", err, m->target) < 0)
-            return -1;
-        if (m->rw) {
-            char lower[64];
-            /* Look the path up again: `dir` is the directory under the mount. */
-            cleanup_close int top = walk_create(rootfd, m->target, NULL, err);
-            if (top < 0)
-                return -1;
-            /* The overlay's lower layer is the read-only bind just attached. */
-            if (mount_overlay(top, fd_path(top, lower, sizeof lower), (int)i + 1, err) < 0)
-                return -1;
-        }
+        /* The captured tree is the overlay's layer: mountinfo names it
+         * /proc/self/fd/N, not by its host path. */
+        char lower[64];
+        fd_path(img_fds[i], lower, sizeof lower);
+        if ((m->rw ? mount_overlay(dir, lower, (int)i + 1, err)
+                   : mount_readonly_overlay(dir, lower, err)) < 0)
+            return zvm_error_prefix(err, "image at '%s'", m->target);
     }
     return 0;
 }
@@ -266,29 +326,51 @@ static int make_root(const zvm_jail_t *j, const int *img_fds, zvm_error_t *err)
     return mount_overlay(root, lower, 0, err);
 }
 
+/* The program (an O_PATH descriptor) and, where it can be captured, its
+ * directory and its name there. */
+static int capture_program(const char *path, zvm_rootfs_sources_t *src, zvm_error_t *err)
+{
+    if ((src->program = open(path, O_PATH | O_CLOEXEC)) < 0)
+        return zvm_error_errno(err, errno, "cannot capture '%s'", path);
+    char link[64], real[PATH_MAX];
+    ssize_t n = readlink(fd_path(src->program, link, sizeof link), real, sizeof real - 1);
+    if (n <= 0 || real[0] != '/')
+        return 0;
+    real[n] = '\0';
+    char *slash = strrchr(real, '/');
+    if (strlen(slash + 1) >= sizeof src->program_name || !slash[1])
+        return 0;
+    strcpy(src->program_name, slash + 1);
+    if (slash == real)
+        slash++;
+    *slash = '\0';
+    zvm_error_t ignored;
+    src->program_dir = capture_tree(real, false, false, &ignored);
+    return 0;
+}
+
 int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_error_t *err)
 {
     const zvm_session_t *s = j->session;
     char path[64];
-    src->usr = src->ld_cache = src->program = -1;
-    if ((src->program = capture_tree(j->self_path ? j->self_path : s->manifest.program, true,
-                                     err)) < 0)
+    src->usr = src->ld_cache = src->program = src->program_dir = -1;
+    if (capture_program(j->self_path ? j->self_path : s->manifest.program, src, err) < 0)
         return -1;
     if (s->nmounts > ZVM_MAX_IMAGES)
         return zvm_error_set(err, E2BIG, "more than %d images", ZVM_MAX_IMAGES);
     for (size_t i = 0; i < s->nmounts; i++)
-        if ((src->images[i] = capture_tree(s->mounts[i].source, false, err)) < 0)
+        if ((src->images[i] = capture_tree(s->mounts[i].source, false, false, err)) < 0)
             return -1;
     for (size_t i = 0; i < ZVM_HOST_DEVICES; i++) {
         snprintf(path, sizeof path, "/dev/%s", host_devices[i]);
-        if ((src->devices[i] = capture_tree(path, true, err)) < 0)
+        if ((src->devices[i] = capture_tree(path, true, false, err)) < 0)
             return -1;
     }
     if (j->host_runtime) {
-        if ((src->usr = capture_tree("/usr", false, err)) < 0)
+        if ((src->usr = capture_tree("/usr", false, true, err)) < 0)
             return -1;
         zvm_error_t ignored;
-        src->ld_cache = capture_tree("/etc/ld.so.cache", true, &ignored);
+        src->ld_cache = capture_tree("/etc/ld.so.cache", true, false, &ignored);
     }
     return 0;
 }
@@ -308,7 +390,7 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
         return zvm_error_errno(err, errno, "cannot open the new root");
 
     /* 3. Fill it. */
-    if (setup_devices(rootfd, src->devices, src->program, err) < 0)
+    if (setup_devices(rootfd, src->devices, src, err) < 0)
         return -1;
     if (j->host_runtime && setup_host_runtime(rootfd, src->usr, src->ld_cache, err) < 0)
         return -1;
@@ -335,6 +417,9 @@ int zvm__rootfs_build(const zvm_jail_t *j, const zvm_rootfs_sources_t *src, zvm_
         if (mount("proc", fd_path(proc, target, sizeof target), "proc",
                   MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
             return zvm_error_errno(err, errno, "cannot mount /proc");
+        cleanup_close int mounted = walk_create(rootfd, "/proc", NULL, err);
+        if (mounted < 0 || zvm__procfs_build(j, mounted, err) < 0)
+            return -1;
     }
     for (size_t i = 0; i < s->manifest.nchannels; i++)
         make_placeholder(rootfd, s->manifest.channels[i].alias);

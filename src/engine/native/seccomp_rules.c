@@ -349,6 +349,10 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe), 0, NULL, err) < 0 ||
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe2), 0, NULL, err) < 0)
         return -1;
+    /* sysinfo(2) is answered by the supervisor with the sandbox's figures
+     * (Memory, its processes, its age), not the host's. */
+    if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(sysinfo), 0, NULL, err) < 0)
+        return -1;
     /* Every open goes to the supervisor, which answers channel aliases and
      * lets the rest continue unchanged. */
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||

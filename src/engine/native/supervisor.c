@@ -3,8 +3,8 @@
  * The supervisor: the parent's side of a native session.  It answers the
  * program's system calls on virtual descriptors (seccomp user
  * notifications) by performing them itself on the channels, through
- * libzvm's channel functions (quotas, etags, counters), and it stops the
- * program at its Timeout.
+ * libzvm's channel functions (quotas, etags, counters), answers sysinfo(2)
+ * with the sandbox's own figures, and it stops the program at its Timeout.
  *
  * The program's memory: every access is bound to the notification it
  * serves.  /proc/<tid>/mem (and /proc/<tid>/maps) are opened once per
@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/timerfd.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -101,6 +102,7 @@ typedef struct sup {
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
     zvm_kbuf_t kbuf;                   /* socketpairs and pipes (kbuf.c) */
+    uint64_t started;                  /* CLOCK_BOOTTIME at the start, ns */
 } sup_t;
 
 static volatile sig_atomic_t deadline_passed;
@@ -985,6 +987,27 @@ static long do_copy(sup_t *sp, vtab_t *t, int src, int dst, bool *cont)
     return at_end ? 0 : -EINVAL;
 }
 
+static uint64_t boottime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* sysinfo(2) as the sandbox: Memory free and nothing else in use (as its
+ * /proc/meminfo), no swap, no load, its processes, its age (its clocks
+ * start one second in: procfs.c). */
+static long do_sysinfo(sup_t *sp, uint64_t addr)
+{
+    struct sysinfo si;
+    memset(&si, 0, sizeof si);
+    si.uptime = (long)((boottime_ns() - sp->started) / 1000000000ull) + 1;
+    si.totalram = si.freeram = (unsigned long)sp->s->manifest.memory;
+    si.procs = (unsigned short)zvm__tree_processes(sp->kbuf.root);
+    si.mem_unit = 1;
+    return mem_io(sp, &si, sizeof si, addr, true) == (ssize_t)sizeof si ? 0 : -EFAULT;
+}
+
 static long handle(sup_t *sp, task_t *task, bool *cont)
 {
     const struct seccomp_data *d = &sp->req->data;
@@ -1031,6 +1054,8 @@ static long handle(sup_t *sp, task_t *task, bool *cont)
         return do_copy(sp, t, 0, 1, cont);
     case SYS_vmsplice:
         return do_copy(sp, t, -1, 0, cont);
+    case SYS_sysinfo:
+        return do_sysinfo(sp, a[0]);
     default:
         break;
     }
@@ -1153,6 +1178,7 @@ static int sup_init(sup_t *sp, zvm_session_t *s, pid_t pid, int listener, zvm_er
     sp->s = s;
     sp->listener = listener;
     zvm__kbuf_init(&sp->kbuf, pid, s->manifest.memory);
+    sp->started = boottime_ns();
     sp->mem = -1;
     sp->maps = -1;
     sp->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
