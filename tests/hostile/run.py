@@ -1000,6 +1000,123 @@ def _(ctx):
     ctx.check(socket.gethostname() == host, "the host name changed")
 
 
+def host_file(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def info(r, tag):
+    """The text of the probe's 'INFO <tag> <len> <text>' line, or None."""
+    for line in r.lines:
+        if line.startswith(f"INFO {tag} "):
+            parts = line.split(" ", 3)
+            return parts[3] if len(parts) > 3 else ""
+    return None
+
+
+def info_len(r, tag):
+    """The length of the file the probe showed, or None."""
+    for line in r.lines:
+        if line.startswith(f"INFO {tag} "):
+            n = line.split(" ")[2]
+            return int(n) if n.isdigit() else None
+    return None
+
+
+def proc_view_case(ctx):
+    memory = 64 * MIB
+    img = ctx.path("dirimg")
+    os.mkdir(img)
+    ctx.write("dirimg/file.txt", b"dir image\n")
+    rwimg = ctx.path("rwimg")
+    os.mkdir(rwimg)
+    tar = ctx.path("img.tar")
+    build_tar(tar, [("hello.txt", "file", b"hello\n")])
+    for d in (img, rwimg):
+        os.chmod(d, 0o777)
+    r = ctx.run("proc_view", memory=memory,
+                fstab=[("/dev/dirimg", "/data", "ro"), ("/dev/rwimg", "/rw", "rw"),
+                       ("/dev/tarimg", "/img", "ro")],
+                channels=[f"{img},/dev/dirimg,3,0,1,1,0,0", f"{rwimg},/dev/rwimg,3,0,1,1,0,0",
+                          f"{tar},/dev/tarimg,3,0,1,1,0,0"])
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    out = "\n".join(r.lines)
+    # the kernel command line and boot_id
+    host_cmdline = host_file("/proc/cmdline").strip()
+    ctx.check(info(r, "cmdline") is not None, "no /proc/cmdline line")
+    ctx.check(not host_cmdline or host_cmdline not in out, "the host's kernel command line is visible")
+    host_boot_id = host_file("/proc/sys/kernel/random/boot_id").strip()
+    seen_boot_id = (info(r, "boot_id") or "").replace("\\x0a", "").strip()
+    ctx.check(len(seen_boot_id) == 36, f"boot_id is '{seen_boot_id}'")
+    ctx.check(host_boot_id not in out, "the host's boot_id is visible")
+    # memory: the sandbox's Memory, never the host's
+    host_mem = [l.split()[1] for l in host_file("/proc/meminfo").splitlines() if l.startswith("MemTotal:")]
+    meminfo = (info(r, "meminfo") or "").split("\\x0a")
+    total = [l.split()[1] for l in meminfo if l.startswith("MemTotal:")]
+    ctx.check(total == [str(memory // 1024)], f"MemTotal {total}, expected {memory // 1024}")
+    ctx.check(not host_mem or host_mem[0] not in (info(r, "meminfo") or ""), "host MemTotal in meminfo")
+    si = next((l for l in r.lines if l.startswith("INFO sysinfo ")), "")
+    fields = dict(kv.split("=", 1) for kv in si.split() if "=" in kv)
+    ctx.check(fields.get("totalram") == str(memory), f"sysinfo totalram {fields.get('totalram')}")
+    ctx.check(fields.get("swap") == "0", f"sysinfo totalswap {fields.get('swap')}")
+    ctx.check(fields.get("procs", "").isdigit() and 0 < int(fields["procs"]) < 10,
+              f"sysinfo procs {fields.get('procs')} (the host's count?)")
+    host_uptime = float(host_file("/proc/uptime").split()[0])
+    ctx.check(fields.get("uptime", "").isdigit() and int(fields["uptime"]) < host_uptime,
+              f"sysinfo uptime {fields.get('uptime')}, host {host_uptime}")
+    up = (info(r, "uptime") or "0").split()[0]
+    ctx.check(float(up) < host_uptime, f"/proc/uptime {up} is the host's ({host_uptime})")
+    # CPU, interrupt and disk statistics
+    host_btime = [l for l in host_file("/proc/stat").splitlines() if l.startswith("btime")]
+    stat = (info(r, "stat") or "").split("\\x0a")
+    ctx.check(host_btime and host_btime[0] not in stat, "the host's btime is visible")
+    cpu = [l for l in stat if l.startswith("cpu ")]
+    ctx.check(cpu and set(cpu[0].split()[1:]) == {"0"}, f"cpu times {cpu}")
+    ctx.check((info(r, "loadavg") or "").startswith("0.00 0.00 0.00"), f"loadavg {info(r, 'loadavg')}")
+    intr = (info(r, "interrupts") or "").split("\\x0a")
+    ctx.check(len([l for l in intr if l.strip()]) <= 1, f"/proc/interrupts has {len(intr)} lines")
+    for tag in ("diskstats", "zoneinfo"):
+        ctx.check(info_len(r, tag) == 0 or (info(r, tag) or "").startswith("ENOENT"),
+                  f"/proc/{tag} is not empty: {(info(r, tag) or '')[:80]}")
+    host_dev = [l.split()[2] for l in host_file("/proc/diskstats").splitlines() if len(l.split()) > 2]
+    parts = info(r, "partitions") or ""
+    ctx.check(not any(f" {d}\\x0a" in parts or parts.endswith(f" {d}") for d in host_dev),
+              "host disks in /proc/partitions")
+    swaps = (info(r, "swaps") or "").split("\\x0a")
+    ctx.check(len([l for l in swaps if l.strip()]) <= 1, "host swap in /proc/swaps")
+    cpuinfo = info(r, "cpuinfo") or ""
+    nproc = [l.split()[2] for l in r.lines if l.startswith("INFO nproc ")]
+    ctx.check(nproc and cpuinfo.count("processor\\x09:") == int(nproc[0]),
+              f"cpuinfo shows {cpuinfo.count('processor')} CPUs, the jail {nproc}")
+    ctx.check("cpu MHz" not in cpuinfo, "cpuinfo shows the host's clock")
+    # masked paths and writes
+    ctx.check(r.count("OK /proc/") == 14, f"{r.count('OK /proc/')} of 14 masked paths empty")
+    ctx.check(r.count("BLOCKED") == 7, f"{r.count('BLOCKED')} of 7 writes refused")
+    # mountinfo: no path of the caller, no cache hash
+    mounts = [l[len("MOUNTINFO "):] for l in r.lines if l.startswith("MOUNTINFO ")]
+    ctx.check(len(mounts) >= 5, f"only {len(mounts)} mountinfo lines")
+    import re
+    for line in mounts:
+        for host in (ctx.dir, WORK, VARWORK, ctx.path("cache"), os.path.dirname(ctx.dir)):
+            if host in line:
+                ctx.failures.append(f"mountinfo shows the host path {host}: {line}")
+                break
+        if re.search(r"[0-9a-f]{32}", line):
+            ctx.failures.append(f"mountinfo shows a hash: {line}")
+    ctx.check(any(" /data " in l for l in mounts) and any(" /img " in l for l in mounts),
+              "the images are not in mountinfo")
+
+
+@case("proc_view: /proc and sysinfo show the sandbox (Memory, its CPUs, its age), no host data, "
+      "mountinfo no host path", nobody_too=True)
+def _(ctx):
+    proc_view_case(ctx)
+
+
 # 18. credentials
 @case("creds: setuid(0)/capset/chown fail, CapEff 0, NoNewPrivs 1", nobody_too=True)
 def _(ctx):
