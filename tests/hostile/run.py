@@ -219,12 +219,13 @@ class Ctx:
     # -- the run --
     def run(self, probe, args=(), *, timeout=5, memory=64 * MIB, channels=(), env=(),
             fstab=(), stdout_uri=None, outer=60, text_report=False, pass_fds=(), during=None,
-            wrap=()):
+            wrap=(), prog_dir=None):
         """Run probe_<probe> under zerovm.  channels: extra manifest Channel
         lines (uri,alias,...).  during(r): called while zerovm runs (r.marker
-        is set).  Returns a Result."""
+        is set).  prog_dir: where the program is (default: the case's
+        directory).  Returns a Result."""
         r = Result()
-        prog = self.path("probe_" + probe)
+        prog = os.path.join(prog_dir or self.dir, "probe_" + probe)
         if not os.path.exists(prog):  # a case may have put it there itself
             shutil.copyfile(os.path.join(PROBES, "probe_" + probe), prog)
             os.chmod(prog, 0o755)
@@ -1026,7 +1027,7 @@ def info_len(r, tag):
     return None
 
 
-def proc_view_case(ctx):
+def proc_view_case(ctx, prog_dir=None):
     memory = 64 * MIB
     img = ctx.path("dirimg")
     os.mkdir(img)
@@ -1037,7 +1038,7 @@ def proc_view_case(ctx):
     build_tar(tar, [("hello.txt", "file", b"hello\n")])
     for d in (img, rwimg):
         os.chmod(d, 0o777)
-    r = ctx.run("proc_view", memory=memory,
+    r = ctx.run("proc_view", memory=memory, prog_dir=prog_dir,
                 fstab=[("/dev/dirimg", "/data", "ro"), ("/dev/rwimg", "/rw", "rw"),
                        ("/dev/tarimg", "/img", "ro")],
                 channels=[f"{img},/dev/dirimg,3,0,1,1,0,0", f"{rwimg},/dev/rwimg,3,0,1,1,0,0",
@@ -1115,6 +1116,13 @@ def proc_view_case(ctx):
       "mountinfo no host path", nobody_too=True)
 def _(ctx):
     proc_view_case(ctx)
+
+
+@case("proc_view: mountinfo names no path of a program in a directory closed to the jail's user")
+def _(ctx):
+    closed = ctx.path("closed")
+    os.mkdir(closed, 0o700)  # root's: the jail's outside user (nobody) cannot search it
+    proc_view_case(ctx, prog_dir=closed)
 
 
 # 18. credentials

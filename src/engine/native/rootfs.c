@@ -21,10 +21,12 @@
  * image (and the program's directory, of which only the program is bound
  * at /dev/self) is the lower layer of a read-only overlay, named there as
  * /proc/self/fd/N, so a mount's root is "/" (or the program's base name)
- * instead of a directory of the caller or of the image cache.  Only where
- * the program's directory cannot be an overlay layer is the file itself
- * bound, showing its path (see docs/security.md).  The host /usr, its
- * ld.so.cache and device nodes are shown as the host paths they are.
+ * instead of a directory of the caller or of the image cache.  The
+ * program's overlay is made and the program bound from it while the child
+ * still has the caller's file access; only where the kernel cannot bind
+ * from a detached overlay is the file itself bound, showing its path (see
+ * docs/security.md).  The host /usr, its ld.so.cache and device nodes are
+ * shown as the host paths they are.
  *
  * Sources are captured with open_tree() before anything is mounted, so no
  * later mount can shadow or redirect them; everything created inside the
@@ -179,27 +181,12 @@ static int mount_readonly_overlay(int at, const char *lower, zvm_error_t *err)
 }
 
 /* The program, read-only, as a mount to attach at /dev/self: the file
- * seen through an overlay of its directory, so the mount's root reads
- * "/<name>"; the file itself where that overlay cannot be made. */
+ * as the overlay of its directory shows it (captured), or the file itself
+ * where there is no such overlay. */
 static int program_tree(const zvm_rootfs_sources_t *src, zvm_error_t *err)
 {
-    if (src->program_dir >= 0 && mkdir(ZVM_ATTACH_DIR "/.self", 0755) == 0) {
-        char lower[64];
-        zvm_error_t ignored;
-        cleanup_close int at = open(ZVM_ATTACH_DIR "/.self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (at >= 0 && mount_readonly_overlay(at, fd_path(src->program_dir, lower, sizeof lower),
-                                              &ignored) == 0) {
-            cleanup_close int dir = open(ZVM_ATTACH_DIR "/.self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-            struct stat st;
-            if (dir >= 0 && fstatat(dir, src->program_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISREG(st.st_mode)) {
-                int fd = open_tree(dir, src->program_name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                                                               AT_SYMLINK_NOFOLLOW);
-                if (fd >= 0)
-                    return fd;
-            }
-        }
-    }
+    if (src->program_view >= 0)
+        return fcntl(src->program_view, F_DUPFD_CLOEXEC, 3);
     int fd = open_tree(src->program, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot capture the program");
@@ -326,8 +313,37 @@ static int make_root(const zvm_jail_t *j, const int *img_fds, zvm_error_t *err)
     return mount_overlay(root, lower, 0, err);
 }
 
-/* The program (an O_PATH descriptor) and, where it can be captured, its
- * directory and its name there. */
+/* A detached read-only overlay of the directory at dirfd, with an empty
+ * detached tmpfs as the second layer an overlay without an upper one
+ * needs.  Made as the caller: the overlay then reads its layer with the
+ * caller's access (the program's directory may be closed to the jail's
+ * outside user, as a root-owned 0700 one is to nobody). */
+static int detached_overlay(int dirfd)
+{
+    int empty = -1, ctx = -1, fd = -1;
+    char opts[96];
+    if ((ctx = fsopen("tmpfs", FSOPEN_CLOEXEC)) < 0 ||
+        fsconfig(ctx, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+        fsconfig(ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+        (empty = fsmount(ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0)
+        goto out;
+    close(ctx);
+    snprintf(opts, sizeof opts, "/proc/self/fd/%d:/proc/self/fd/%d", dirfd, empty);
+    if ((ctx = fsopen("overlay", FSOPEN_CLOEXEC)) < 0 ||
+        fsconfig(ctx, FSCONFIG_SET_STRING, "lowerdir", opts, 0) < 0 ||
+        fsconfig(ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        goto out;
+    fd = fsmount(ctx, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+out:
+    if (ctx >= 0)
+        close(ctx);
+    if (empty >= 0)
+        close(empty);
+    return fd;
+}
+
+/* The program (an O_PATH descriptor) and, where the kernel can make one,
+ * the overlay of its directory and its name there. */
 static int capture_program(const char *path, zvm_rootfs_sources_t *src, zvm_error_t *err)
 {
     if ((src->program = open(path, O_PATH | O_CLOEXEC)) < 0)
@@ -344,8 +360,16 @@ static int capture_program(const char *path, zvm_rootfs_sources_t *src, zvm_erro
     if (slash == real)
         slash++;
     *slash = '\0';
-    zvm_error_t ignored;
-    src->program_dir = capture_tree(real, false, false, &ignored);
+    cleanup_close int dir = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int overlay = dir >= 0 ? detached_overlay(dir) : -1;
+    struct stat st;
+    /* Bound from the detached overlay while we still have the caller's
+     * access (older kernels refuse to clone a detached mount: then the
+     * file itself is bound). */
+    if (overlay >= 0 && fstatat(overlay, src->program_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode))
+        src->program_view = open_tree(overlay, src->program_name,
+                                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     return 0;
 }
 
@@ -353,7 +377,7 @@ int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_erro
 {
     const zvm_session_t *s = j->session;
     char path[64];
-    src->usr = src->ld_cache = src->program = src->program_dir = -1;
+    src->usr = src->ld_cache = src->program = src->program_view = -1;
     if (capture_program(j->self_path ? j->self_path : s->manifest.program, src, err) < 0)
         return -1;
     if (s->nmounts > ZVM_MAX_IMAGES)
