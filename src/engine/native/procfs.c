@@ -19,8 +19,9 @@
  * The paths a container runtime masks (the OCI runtime spec's defaults,
  * as runc applies them) get an empty file or directory: diskstats, kcore, keys,
  * key-users, latency_stats, timer_list, timer_stats, sched_debug,
- * schedstat, zoneinfo, buddyinfo, pagetypeinfo, slabinfo, and the
- * directories acpi, scsi, pressure; asound, bus, fs, irq, sys and
+ * schedstat, zoneinfo, buddyinfo, and the directories acpi, scsi,
+ * pressure (pagetypeinfo, slabinfo and the like are root's, mode 0400:
+ * closed to the jail's user already); asound, bus, fs, irq, sys and
  * sysrq-trigger are bound read-only over themselves.  A path this kernel
  * does not have is skipped.
  *
@@ -79,12 +80,12 @@ __attribute__((format(printf, 2, 3))) static void put(text_t *t, const char *fmt
     t->len += (size_t)n;
 }
 
+static int stage_dir = -1; /* STAGE, while the files are written */
+
 /* Write the staged file `name` with the text so far. */
 static int stage(const char *name, const text_t *t, zvm_error_t *err)
 {
-    char path[128];
-    snprintf(path, sizeof path, STAGE "/%s", name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+    int fd = openat(stage_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot create the jail's /proc/%s", name);
     size_t done = 0;
@@ -153,8 +154,14 @@ static void cpuinfo(text_t *t, int ncpu)
     int fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         ssize_t r;
-        while (have < sizeof host - 1 && (r = read(fd, host + have, sizeof host - 1 - have)) > 0)
+        /* Until the end of the first block: the kernel makes the file as
+         * it is read, and the other CPUs' blocks cost time. */
+        while (have < sizeof host - 1 && (r = read(fd, host + have, sizeof host - 1 - have)) > 0) {
             have += (size_t)r;
+            host[have] = '\0';
+            if (strstr(host, "\n\n"))
+                break;
+        }
         close(fd);
     }
     host[have] = '\0';
@@ -223,8 +230,8 @@ static void boot_id(text_t *t)
 /* ---- mounting ----------------------------------------------------------- */
 
 static const char *const masked_files[] = {
-    "diskstats", "kcore", "keys", "key-users", "latency_stats", "timer_list", "timer_stats", "sched_debug",
-    "schedstat", "zoneinfo", "buddyinfo", "pagetypeinfo", "slabinfo",
+    "diskstats", "kcore", "keys", "key-users", "latency_stats", "timer_list", "timer_stats",
+    "sched_debug", "schedstat", "zoneinfo", "buddyinfo",
 };
 static const char *const masked_dirs[] = {"acpi", "scsi", "pressure"};
 static const char *const readonly[] = {"asound", "bus", "fs", "irq", "sys", "sysrq-trigger"};
@@ -272,17 +279,9 @@ static void own_clocks(void)
         prctl(PR_SET_DUMPABLE, dumpable);
 }
 
-int zvm__procfs_build(const zvm_jail_t *j, int procfd, zvm_error_t *err)
+/* The files of the jail's /proc, in the staging directory. */
+static int write_files(const zvm_jail_t *j, int ncpu, zvm_error_t *err)
 {
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", procfd);
-    cpu_set_t set;
-    int ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-    if (ncpu < 1)
-        ncpu = 1;
-
-    if (mkdir(STAGE, 0755) < 0 || mkdir(STAGE "/empty.d", 0555) < 0)
-        return zvm_error_errno(err, errno, "cannot create the jail's /proc files");
     text_t t = {0};
     if (stage("empty", &t, err) < 0)
         return -1;
@@ -329,6 +328,27 @@ int zvm__procfs_build(const zvm_jail_t *j, int procfd, zvm_error_t *err)
     t = (text_t){0};
     boot_id(&t);
     if (stage("boot_id", &t, err) < 0)
+        return -1;
+
+    return 0;
+}
+
+int zvm__procfs_build(const zvm_jail_t *j, int procfd, zvm_error_t *err)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", procfd);
+    cpu_set_t set;
+    int ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    if (ncpu < 1)
+        ncpu = 1;
+
+    if (mkdir(STAGE, 0755) < 0 || mkdir(STAGE "/empty.d", 0555) < 0 ||
+        (stage_dir = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return zvm_error_errno(err, errno, "cannot create the jail's /proc files");
+    int rc = write_files(j, ncpu, err);
+    close(stage_dir);
+    stage_dir = -1;
+    if (rc < 0)
         return -1;
 
     /* The staging directory read-only: every bind of it inherits that. */
