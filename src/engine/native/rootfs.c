@@ -24,7 +24,8 @@
  * instead of a directory of the caller or of the image cache.  The
  * program's overlay is made and the program bound from it while the child
  * still has the caller's file access; only where the kernel cannot bind
- * from a detached overlay is the file itself bound, showing its path (see
+ * from a detached overlay (or overlayfs cannot stack on the file system)
+ * is the file or the image bound as it is, showing its path (see
  * docs/security.md).  The host /usr, its ld.so.cache and device nodes are
  * shown as the host paths they are.
  *
@@ -267,11 +268,15 @@ static int setup_images(int rootfd, const zvm_session_t *s, const int *img_fds, 
         if (dir < 0)
             return zvm_error_prefix(err, "image at '%s'", m->target);
         /* The captured tree is the overlay's layer: mountinfo names it
-         * /proc/self/fd/N, not by its host path. */
+         * /proc/self/fd/N, not by its host path.  A read-only image on a
+         * file system overlayfs cannot stack on (or stacked too deep) is
+         * bound as it is. */
         char lower[64];
+        zvm_error_t why;
         fd_path(img_fds[i], lower, sizeof lower);
-        if ((m->rw ? mount_overlay(dir, lower, (int)i + 1, err)
-                   : mount_readonly_overlay(dir, lower, err)) < 0)
+        if (m->rw ? mount_overlay(dir, lower, (int)i + 1, err) < 0
+                  : mount_readonly_overlay(dir, lower, &why) < 0 &&
+                        attach(img_fds[i], dir, ".", err, m->target) < 0)
             return zvm_error_prefix(err, "image at '%s'", m->target);
     }
     return 0;
