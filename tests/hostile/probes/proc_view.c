@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 
 #include "probe.h"
 
@@ -123,6 +124,21 @@ int main(void)
             (unsigned long long)si.totalswap * si.mem_unit);
     else
         say("INFO sysinfo error %s\n", ename(errno));
+    /* With a second process: the count is the sandbox's. */
+    int go[2];
+    pid_t child = pipe(go) == 0 ? fork() : -1;
+    if (child == 0) {
+        char c;
+        close(go[1]);
+        (void)read(go[0], &c, 1);
+        _exit(0);
+    }
+    if (child > 0 && sysinfo(&si) == 0)
+        say("INFO sysinfo2 procs=%u\n", (unsigned)si.procs);
+    if (child > 0) {
+        close(go[1]);
+        waitpid(child, NULL, 0);
+    }
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         say("INFO nproc %d\n", CPU_COUNT(&set));
