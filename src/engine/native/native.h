@@ -107,8 +107,9 @@ typedef struct zvm_rootfs_sources {
     int devices[ZVM_HOST_DEVICES];
     int usr, ld_cache;               /* -1 when not used */
     int program;                     /* the program file (O_PATH) */
-    int program_view;                /* it, bound from an overlay of its
-                                        directory (read-only), or -1 */
+    int program_overlay;             /* a detached read-only overlay of its
+                                        directory, or -1 */
+    int program_view;                /* the program in it (O_PATH), or -1 */
     char program_name[256];          /* its name there */
 } zvm_rootfs_sources_t;
 

@@ -22,11 +22,10 @@
  * at /dev/self) is the lower layer of a read-only overlay, named there as
  * /proc/self/fd/N, so a mount's root is "/" (or the program's base name)
  * instead of a directory of the caller or of the image cache.  The
- * program's overlay is made and the program bound from it while the child
- * still has the caller's file access; only where the kernel cannot bind
- * from a detached overlay (or overlayfs cannot stack on the file system)
- * is the file or the image bound as it is, showing its path (see
- * docs/security.md).  The host /usr, its ld.so.cache and device nodes are
+ * program's overlay is made and the program looked up in it while the
+ * child still has the caller's file access; only where overlayfs cannot
+ * stack on the file system is the file or the image bound as it is,
+ * showing its path (see docs/security.md).  The host /usr, its ld.so.cache and device nodes are
  * shown as the host paths they are.
  *
  * Sources are captured with open_tree() before anything is mounted, so no
@@ -182,12 +181,20 @@ static int mount_readonly_overlay(int at, const char *lower, zvm_error_t *err)
 }
 
 /* The program, read-only, as a mount to attach at /dev/self: the file
- * as the overlay of its directory shows it (captured), or the file itself
- * where there is no such overlay. */
+ * as the overlay of its directory shows it, or the file itself where
+ * there is no such overlay. */
 static int program_tree(const zvm_rootfs_sources_t *src, zvm_error_t *err)
 {
-    if (src->program_view >= 0)
-        return fcntl(src->program_view, F_DUPFD_CLOEXEC, 3);
+    /* Attached, the overlay is of this namespace, and the program (looked
+     * up in it with the caller's access) can be bound from it: a detached
+     * mount cannot be cloned before Linux 6.15. */
+    if (src->program_view >= 0 && mkdir(ZVM_ATTACH_DIR "/.self", 0755) == 0 &&
+        move_mount(src->program_overlay, "", AT_FDCWD, ZVM_ATTACH_DIR "/.self",
+                   MOVE_MOUNT_F_EMPTY_PATH) == 0) {
+        int fd = open_tree(src->program_view, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (fd >= 0)
+            return fd;
+    }
     int fd = open_tree(src->program, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot capture the program");
@@ -366,15 +373,15 @@ static int capture_program(const char *path, zvm_rootfs_sources_t *src, zvm_erro
         slash++;
     *slash = '\0';
     cleanup_close int dir = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    cleanup_close int overlay = dir >= 0 ? detached_overlay(dir) : -1;
+    if (dir < 0 || (src->program_overlay = detached_overlay(dir)) < 0)
+        return 0;
+    /* Looked up while we still have the caller's access. */
     struct stat st;
-    /* Bound from the detached overlay while we still have the caller's
-     * access (older kernels refuse to clone a detached mount: then the
-     * file itself is bound). */
-    if (overlay >= 0 && fstatat(overlay, src->program_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(st.st_mode))
-        src->program_view = open_tree(overlay, src->program_name,
-                                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    int view = openat(src->program_overlay, src->program_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (view >= 0 && fstat(view, &st) == 0 && S_ISREG(st.st_mode))
+        src->program_view = view;
+    else if (view >= 0)
+        close(view);
     return 0;
 }
 
@@ -382,7 +389,7 @@ int zvm__rootfs_capture(const zvm_jail_t *j, zvm_rootfs_sources_t *src, zvm_erro
 {
     const zvm_session_t *s = j->session;
     char path[64];
-    src->usr = src->ld_cache = src->program = src->program_view = -1;
+    src->usr = src->ld_cache = src->program = src->program_overlay = src->program_view = -1;
     if (capture_program(j->self_path ? j->self_path : s->manifest.program, src, err) < 0)
         return -1;
     if (s->nmounts > ZVM_MAX_IMAGES)
