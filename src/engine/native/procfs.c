@@ -50,7 +50,7 @@
 #include "lib/util.h"
 
 #define STAGE ZVM_ATTACH_DIR "/.proc"
-#define TEXT_MAX (256u << 10)
+#define TEXT_MAX (1u << 20)      /* cpuinfo of some 600 CPUs */
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
