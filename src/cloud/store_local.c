@@ -37,7 +37,9 @@
  *     request's between cont_get() and cont_release().
  *   - `refs`, `cached`, the list and `ncache` change only under cache_mu.
  *   - The last reference to go closes the handle; by then it is off the
- *     list (the cache's reference is the one taken off with it).
+ *     list (the cache's reference is the one taken off with it).  The
+ *     close itself runs after cache_mu is let go (closes_run): a database
+ *     close may checkpoint and fsync, and lookups must not wait on it.
  *   - cache_trim() evicts only handles whose one reference is the cache's
  *     (refs == 1), least recently used first, while more than
  *     `open_containers` are cached: a handle in use is never closed under
@@ -462,17 +464,33 @@ static void cache_unlink(lstore_t *st, lc_cont_t *c)
     assert(!"a cached handle is on the list");
 }
 
-/* Drop one reference; the last closes the handle.  cache_mu held. */
-static void cont_unref(lc_cont_t *c)
+/* Drop one reference; the last puts the handle on *closing, which the
+ * caller closes (closes_run) once it has let go of cache_mu: closing a
+ * database may checkpoint and fsync, and no lookup should wait for that.
+ * cache_mu held. */
+static void cont_unref(lc_cont_t *c, lc_cont_t **closing)
 {
     assert(c->refs > 0);
-    if (--c->refs == 0)
-        cont_close(c);
+    if (--c->refs == 0) {
+        assert(!c->cached);
+        c->next = *closing;
+        *closing = c;
+    }
+}
+
+/* Close the handles cont_unref set aside; cache_mu not held. */
+static void closes_run(lc_cont_t *closing)
+{
+    for (lc_cont_t *n; closing; closing = n) {
+        n = closing->next;
+        closing->next = NULL;
+        cont_close(closing);
+    }
 }
 
 /* Evict the least recently used idle handles (the cache's reference is
  * their only one) while more than the bound are cached; cache_mu held. */
-static void cache_trim(lstore_t *st)
+static void cache_trim(lstore_t *st, lc_cont_t **closing)
 {
     while (st->ncache > st->open_containers) {
         lc_cont_t *victim = NULL;
@@ -484,7 +502,7 @@ static void cache_trim(lstore_t *st)
         if (!victim)
             return; /* every cached handle is in use: shrink on release */
         cache_unlink(st, victim);
-        cont_unref(victim);
+        cont_unref(victim, closing);
     }
 }
 
@@ -525,10 +543,12 @@ static int cont_get(lstore_t *st, const char *acct, const char *cont, lc_cont_t 
     if ((rc = cont_open(st, acct, cont, &mine)) < 0)
         return rc;
     assert(mine->refs == 0 && !mine->cached);
+    lc_cont_t *closing = NULL;
     pthread_mutex_lock(&st->cache_mu);
     c = cache_find(st, acct, cont);
     if (c) {
-        cont_close(mine); /* another request opened it first: use theirs */
+        mine->next = closing; /* another request opened it first: use theirs */
+        closing = mine;
         c->refs++;
     } else {
         c = mine;
@@ -537,10 +557,11 @@ static int cont_get(lstore_t *st, const char *acct, const char *cont, lc_cont_t 
         c->next = st->cache;
         st->cache = c;
         st->ncache++;
-        cache_trim(st); /* never c: the caller's reference keeps it */
+        cache_trim(st, &closing); /* never c: the caller's reference keeps it */
         assert(c->cached && c->refs >= 2);
     }
     pthread_mutex_unlock(&st->cache_mu);
+    closes_run(closing);
     *out = c;
     return 0;
 }
@@ -548,13 +569,15 @@ static int cont_get(lstore_t *st, const char *acct, const char *cont, lc_cont_t 
 /* Give back the reference cont_get took; c may be closed on return. */
 static void cont_release(lstore_t *st, lc_cont_t *c)
 {
+    lc_cont_t *closing = NULL;
     pthread_mutex_lock(&st->cache_mu);
     /* a request's reference, plus the cache's while cached */
     assert(c->refs >= (c->cached ? 2u : 1u));
-    cont_unref(c);
+    cont_unref(c, &closing);
     if (st->ncache > st->open_containers)
-        cache_trim(st);
+        cache_trim(st, &closing);
     pthread_mutex_unlock(&st->cache_mu);
+    closes_run(closing);
 }
 
 /* A deleted container: off the list, so no request finds it again; the
@@ -562,14 +585,16 @@ static void cont_release(lstore_t *st, lc_cont_t *c)
  * caller holds a reference too). */
 static void cache_forget(lstore_t *st, lc_cont_t *c)
 {
+    lc_cont_t *closing = NULL;
     pthread_mutex_lock(&st->cache_mu);
     assert(c->refs >= 1);
     if (c->cached) {
         cache_unlink(st, c);
         assert(c->refs >= 2); /* the caller's stays */
-        cont_unref(c);
+        cont_unref(c, &closing);
     }
     pthread_mutex_unlock(&st->cache_mu);
+    assert(!closing);
 }
 
 /* ---- group commit ---- */
@@ -1387,15 +1412,17 @@ static void l_close(zc_store_t *s)
     if (!st)
         return;
     /* Only the cache's references are left: the server has stopped. */
+    lc_cont_t *closing = NULL;
     pthread_mutex_lock(&st->cache_mu);
     while (st->cache) {
         lc_cont_t *c = st->cache;
         assert(c->refs == 1);
         cache_unlink(st, c);
-        cont_unref(c);
+        cont_unref(c, &closing);
     }
     assert(st->ncache == 0);
     pthread_mutex_unlock(&st->cache_mu);
+    closes_run(closing);
     for (int i = 0; i < NDIRS; i++)
         if (st->objdir_fd[i] >= 0)
             close(st->objdir_fd[i]);
