@@ -759,6 +759,15 @@ def _(ctx):
     ctx.expect_no_leftovers(r)
 
 
+@case("fork_kill: processes killed while their fork waits on the supervisor", nobody_too=True)
+def _(ctx):
+    r = ctx.run("fork_kill", ["300"], timeout=60)
+    ctx.expect_state(r, "ok", 0)
+    ctx.check(r.has("OK 300 of 300 forking children killed and reaped"),
+              "not every forking child was killed and reaped")
+    ctx.expect_no_leftovers(r)
+
+
 @case("fifo_read: a FIFO channel without a writer cannot keep zerovm past Timeout")
 def _(ctx):
     fifo = ctx.path("fifo")

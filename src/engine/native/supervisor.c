@@ -306,16 +306,17 @@ static bool task_alive(const task_t *t)
 }
 
 /* Forget the tasks that ended (before a clone, so that a reused tid is
- * never taken for the task it once was).  A table still waiting for the
- * child of a task that ended goes to the orphans: that child (a daemon's
- * second fork, `cmd &` of a shell that exits) calls in with a parent we
- * never met. */
-static void tasks_sweep(sup_t *sp)
+ * never taken for the task it once was), except `keep`: the caller being
+ * answered, whose record the answer goes on using even if a SIGKILL ends
+ * it meanwhile.  A table still waiting for the child of a task that ended
+ * goes to the orphans: that child (a daemon's second fork, `cmd &` of a
+ * shell that exits) calls in with a parent we never met. */
+static void tasks_sweep(sup_t *sp, const task_t *keep)
 {
     size_t w = 0;
     for (size_t i = 0; i < sp->ntasks; i++) {
         task_t *t = sp->tasks[i];
-        if (task_alive(t)) {
+        if (t == keep || task_alive(t)) {
             sp->tasks[w++] = t;
             continue;
         }
@@ -911,7 +912,7 @@ static long do_open(sup_t *sp, vtab_t *t, uint64_t path_addr, uint64_t flags, bo
 static long do_clone(sup_t *sp, task_t *task, uint64_t flags, bool *cont)
 {
     *cont = true;
-    tasks_sweep(sp);
+    tasks_sweep(sp, task);
     if (flags & CLONE_THREAD)
         return 0;
     if (flags & CLONE_FILES) {
@@ -1126,6 +1127,12 @@ static int answer_one(sup_t *sp)
     bool cont = false;
     long rc;
     task_t *task = task_find(sp, (pid_t)sp->req->pid);
+    if (task && !task_alive(task)) {
+        /* The record of a task that ended, whose tid the kernel gave to
+         * the caller: forget it (and every other ended one), meet anew. */
+        tasks_sweep(sp, NULL);
+        task = NULL;
+    }
     if (!task)
         task = task_meet(sp);
     if (task) {
