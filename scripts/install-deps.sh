@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages zerovm needs to build, test and benchmark.
 # wabt (wasm2c) and gcc are also what the wasm engine compiles modules with
-# at run time; clang-16 and wasi-libc build the wasm test programs.
+# at run time; clang-16 and wasi-libc build the wasm test programs, and
+# clang-16 with libclang-rt-16-dev (libFuzzer, ASan, UBSan) the fuzz targets.
 # Run as root (or through sudo).  Idempotent.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,6 +21,6 @@ apt-get install -y -q --no-install-recommends \
     libseccomp-dev libarchive-dev libjansson-dev libssl-dev nettle-dev \
     libyaml-dev libcurl4-openssl-dev \
     wabt \
-    clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 \
+    clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libclang-rt-16-dev \
     python3 util-linux tar gzip strace \
     libmicrohttpd-dev libsqlite3-dev python3-swiftclient

@@ -1,6 +1,8 @@
 #!/bin/sh
 # README command 2: install what is needed, build twice (normal with
-# warnings as errors, and ASan+UBSan) and run every test in both builds.
+# warnings as errors, and ASan+UBSan) and run every test in both builds,
+# then build the fuzz targets (clang-16, libFuzzer+ASan+UBSan) and give
+# each a short run (suite fuzz, ZVM_FUZZ_SECONDS each, 10 by default).
 # Ends with one summary line "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,6 +20,10 @@ setup() { # dir, options...
 
 setup build -Dwerror=true
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang-16 meson setup build-fuzz -Dfuzz=true -Dtests=false -Dwerror=true
+fi
+setup build-fuzz -Dfuzz_seconds="${ZVM_FUZZ_SECONDS:-10}"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -31,11 +37,16 @@ meson test -C build --print-errorlogs || failed=1
 # accesses by SIGSEGV on guard pages, which ASan's own SEGV handling takes
 # (docs/security.md, "Known limits"). The unit tests of wasi.c run here.
 meson test -C build-asan --print-errorlogs --no-suite wasm || failed=1
+# One target at a time: each is a CPU-bound loop for its whole run.
+meson test -C build-fuzz --print-errorlogs --suite fuzz --num-processes 1 || failed=1
 
-# One line for CI: counts of test programs over both builds.
+# One line for CI: counts of test programs over the three builds.
 count() { grep -c "\"result\": \"$2\"" "$1/meson-logs/testlog.json" 2>/dev/null || true; }
-pass=$(( $(count build OK) + $(count build-asan OK) ))
-fail=$(( $(count build FAIL) + $(count build-asan FAIL) + $(count build ERROR) + $(count build-asan ERROR) + $(count build TIMEOUT) + $(count build-asan TIMEOUT) ))
-skip=$(( $(count build SKIP) + $(count build-asan SKIP) ))
+pass=0 fail=0 skip=0
+for b in build build-asan build-fuzz; do
+    pass=$(( pass + $(count $b OK) ))
+    fail=$(( fail + $(count $b FAIL) + $(count $b ERROR) + $(count $b TIMEOUT) ))
+    skip=$(( skip + $(count $b SKIP) ))
+done
 echo "$pass passed, $fail failed, $skip skipped"
 exit "$failed"

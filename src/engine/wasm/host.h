@@ -15,6 +15,7 @@
 #ifndef ZVM_ENGINE_WASM_HOST_H
 #define ZVM_ENGINE_WASM_HOST_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "wasm.h"
@@ -28,6 +29,14 @@ uint8_t *zvm__wasm_mem(const zvm_wasm_ctx_t *ctx, uint32_t ptr, uint64_t len);
 /* A host errno as a WASI errno: EDQUOT (a channel quota) stays DQUOT,
  * anything unknown becomes IO. */
 uint16_t zvm__wasm_errno(int host_errno);
+
+/* The path resolution every path_* call goes through, for the fuzz target
+ * (fuzz/fuzz_wasi_path.c): the program's path [ptr, ptr + len) relative to
+ * directory fd `dirfd`, folded lexically ("." and empty components
+ * dropped, ".." never above the directory) into the absolute path out;
+ * 0 or a WASI errno. */
+uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr, uint32_t len,
+                           char out[PATH_MAX]);
 
 /* ---- wasi_snapshot_preview1 (wasi.c) -------------------------------------- */
 

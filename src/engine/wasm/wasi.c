@@ -435,6 +435,12 @@ static uint32_t resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr,
     return 0;
 }
 
+uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr, uint32_t len,
+                           char out[PATH_MAX])
+{
+    return resolve(ctx, dirfd, ptr, len, out);
+}
+
 /* The program's iovec array as host iovecs: 0 or a WASI errno.  Each
  * buffer is checked; the kernel caps one transfer below 2 GiB, so the
  * count returned always fits the program's u32. */
