@@ -26,7 +26,7 @@
 /* WASI numbers the checks use (wasi/api.h). */
 enum { E_BADF = 8, E_DQUOT = 19, E_EXIST = 20, E_FAULT = 21, E_INVAL = 28,
        E_IO = 29, E_NAMETOOLONG = 37, E_NOENT = 44, E_NOTEMPTY = 55,
-       E_NOSYS = 52, E_SPIPE = 70, E_NOTCAPABLE = 76 };
+       E_NOSYS = 52, E_NOTSOCK = 57, E_SPIPE = 70, E_NOTCAPABLE = 76 };
 #define R_READ  ((1ull << 1) | (1ull << 14))
 #define R_WRITE ((1ull << 6) | (1ull << 22))
 #define O_CREAT_ 1u
@@ -485,8 +485,14 @@ static void test_errno(void)
            zvm__wasm_errno(EXDEV) == 75 && zvm__wasm_errno(E2BIG) == 1,
            "a sample of the table");
     tap_ok(zvm__wasm_errno(4000) == E_IO, "unknown -> IO");
-    tap_ok(W(sock_accept, 0, 0, 0) == E_NOSYS && W(proc_raise, 9) == E_NOSYS &&
-           Z_wasi_snapshot_preview1Z_sched_yield(wi) == 0, "sockets and proc_raise: NOSYS");
+    tap_ok(W(proc_raise, 9) == E_NOSYS && Z_wasi_snapshot_preview1Z_sched_yield(wi) == 0,
+           "proc_raise: NOSYS; sched_yield: 0");
+    tap_ok(W(sock_accept, 1, 0, 100) == E_NOTSOCK && W(sock_recv, 3, 3000, 1, 0, 100, 104) == E_NOTSOCK &&
+           W(sock_send, 1, 3000, 1, 0, 100) == E_NOTSOCK && W(sock_shutdown, 3, 2) == E_NOTSOCK,
+           "sockets on open descriptors (stdout, the preopen): NOTSOCK");
+    tap_ok(W(sock_accept, 900, 0, 100) == E_BADF && W(sock_recv, 900, 3000, 1, 0, 100, 104) == E_BADF &&
+           W(sock_send, 900, 3000, 1, 0, 100) == E_BADF && W(sock_shutdown, 900, 2) == E_BADF,
+           "sockets on a closed descriptor: BADF");
 }
 
 /* ---- the zerovm module ---------------------------------------------------- */

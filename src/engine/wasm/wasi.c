@@ -1393,35 +1393,42 @@ uint32_t Z_wasi_snapshot_preview1Z_sched_yield(zvm_wasi_t *inst)
     return 0;
 }
 
-/* No sockets: channels are the program's only network. */
+/* No sockets: channels are the program's only network.  A descriptor the
+ * program does not hold is BADF, any other one is not a socket (no call
+ * here ever creates one), as a host would answer. */
+static uint32_t not_a_socket(zvm_wasi_t *inst, uint32_t fd)
+{
+    return fd_get(ctx_of(inst), fd) ? WE_NOTSOCK : WE_BADF;
+}
+
 uint32_t Z_wasi_snapshot_preview1Z_sock_accept(zvm_wasi_t *inst, uint32_t fd,
                                                uint32_t flags, uint32_t out)
 {
-    (void)inst, (void)fd, (void)flags, (void)out;
-    return WE_NOSYS;
+    (void)flags, (void)out;
+    return not_a_socket(inst, fd);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_recv(zvm_wasi_t *inst, uint32_t fd,
                                              uint32_t iovs, uint32_t n, uint32_t flags,
                                              uint32_t nread, uint32_t oflags)
 {
-    (void)inst, (void)fd, (void)iovs, (void)n, (void)flags, (void)nread, (void)oflags;
-    return WE_NOSYS;
+    (void)iovs, (void)n, (void)flags, (void)nread, (void)oflags;
+    return not_a_socket(inst, fd);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_send(zvm_wasi_t *inst, uint32_t fd,
                                              uint32_t iovs, uint32_t n, uint32_t flags,
                                              uint32_t nwritten)
 {
-    (void)inst, (void)fd, (void)iovs, (void)n, (void)flags, (void)nwritten;
-    return WE_NOSYS;
+    (void)iovs, (void)n, (void)flags, (void)nwritten;
+    return not_a_socket(inst, fd);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_sock_shutdown(zvm_wasi_t *inst, uint32_t fd,
                                                  uint32_t how)
 {
-    (void)inst, (void)fd, (void)how;
-    return WE_NOSYS;
+    (void)how;
+    return not_a_socket(inst, fd);
 }
 
 /* ---- the context ------------------------------------------------------------- */
