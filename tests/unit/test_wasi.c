@@ -26,7 +26,7 @@
 /* WASI numbers the checks use (wasi/api.h). */
 enum { E_BADF = 8, E_DQUOT = 19, E_EXIST = 20, E_FAULT = 21, E_INVAL = 28,
        E_IO = 29, E_NAMETOOLONG = 37, E_NOENT = 44, E_NOTEMPTY = 55,
-       E_NOSYS = 52, E_NOTSOCK = 57, E_SPIPE = 70, E_NOTCAPABLE = 76 };
+       E_NOSYS = 52, E_NOTSOCK = 57, E_PERM = 63, E_SPIPE = 70, E_NOTCAPABLE = 76 };
 #define R_READ  ((1ull << 1) | (1ull << 14))
 #define R_WRITE ((1ull << 6) | (1ull << 22))
 #define O_CREAT_ 1u
@@ -261,6 +261,12 @@ static void test_files(void)
     tap_ok(W(path_link, 3, 0, q, len, 3, p, len) == 0 && W(path_filestat_get, 3, 0, p, len, 3200) == 0 &&
            rd64(3200 + 24) == 2, "path_link: two links");
     uint32_t l = put(1600, "lnk", &len);
+    uint32_t abs_len, abs = put(1700, "/", &abs_len);
+    tap_ok(W(path_symlink, abs, abs_len, 3, l, 3) == E_PERM && access(host_path("lnk"), F_OK) < 0 &&
+           errno == ENOENT, "path_symlink lnk -> /: PERM, nothing created");
+    abs = put(1700, "/etc/passwd", &abs_len);
+    tap_ok(W(path_symlink, abs, abs_len, 3, l, 3) == E_PERM && access(host_path("lnk"), F_OK) < 0,
+           "path_symlink lnk -> /etc/passwd: PERM");
     tap_ok(W(path_symlink, q, 2, 3, l, 3) == 0, "path_symlink lnk -> f2");
     tap_ok(W(path_readlink, 3, l, 3, 1300, 64, 1400) == 0 && rd32(1400) == 2 &&
            memcmp(mem + 1300, "f2", 2) == 0, "path_readlink");

@@ -1249,7 +1249,10 @@ uint32_t Z_wasi_snapshot_preview1Z_path_rename(zvm_wasi_t *inst, uint32_t old_fd
 }
 
 /* The link's text is stored as given: it is resolved (by the kernel,
- * inside the jail) only when followed. */
+ * inside the jail) only when followed.  An absolute target is refused
+ * (PERM, as wasmtime and uvwasi answer): WASI paths are relative to a
+ * directory, and such a link would lead whoever follows it later, inside
+ * or outside the sandbox, away from the directory it lives in. */
 uint32_t Z_wasi_snapshot_preview1Z_path_symlink(zvm_wasi_t *inst, uint32_t old_path,
                                                 uint32_t old_len, uint32_t fd,
                                                 uint32_t new_path, uint32_t new_len)
@@ -1268,6 +1271,8 @@ uint32_t Z_wasi_snapshot_preview1Z_path_symlink(zvm_wasi_t *inst, uint32_t old_p
         return WE_NOENT;
     if (memchr(t, '\0', old_len))
         return WE_INVAL;
+    if (t[0] == '/')
+        return WE_PERM;
     memcpy(target, t, old_len);
     target[old_len] = '\0';
     return symlinkat(target, AT_FDCWD, abs) < 0 ? err() : 0;

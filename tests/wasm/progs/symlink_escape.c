@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Attack: symbolic links made inside the jail that point out of it.
+ * Attack: symbolic links made inside the jail that point out of it
+ * (links with an absolute target are refused when made: EPERM).
  * argv[1] is a host sentinel file.  Links: /l-passwd -> /etc/passwd,
  * /l-sentinel -> <sentinel>, /l-up -> ../../../../..<sentinel's dir>,
  * /d/l-rel -> ../../../../etc/passwd.  For each: "LINK <name> ok|errno"
