@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -428,6 +429,49 @@ static void test_random(void)
     tap_ok(W(random_get, 1000, 0) == 0, "zero bytes");
 }
 
+/*
+ * Seeded random_get of 2^32 - 1 bytes into a linear memory as large as
+ * wasm2c's 32-bit size allows: it must end (a 32-bit count wrapped past
+ * 2^32 - 8 and looped for ever).  The memory is one 256 KiB memfd mapped
+ * over and over, so the 4 GiB cost no RAM.  In a child, whose alarm only
+ * keeps a regression from hanging the suite: the check is that the call
+ * returns 0.
+ */
+static void test_random_4g(void)
+{
+    const size_t chunk = 256u << 10;
+    const uint64_t span = 1ull << 32;
+    int mfd = memfd_create("zvm-test-mem", MFD_CLOEXEC);
+    uint8_t *base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    bool mapped = mfd >= 0 && ftruncate(mfd, (off_t)chunk) == 0 && base != MAP_FAILED;
+    for (uint64_t at = 0; mapped && at < span; at += chunk)
+        mapped = mmap(base + at, chunk, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mfd, 0) !=
+                 MAP_FAILED;
+    if (!mapped) {
+        tap_skip("cannot map a 4 GiB linear memory");
+        if (base != MAP_FAILED)
+            munmap(base, span);
+        if (mfd >= 0)
+            close(mfd);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(600);
+        wasm_rt_memory_t big = {.data = base, .pages = 65535, .max_pages = 65535,
+                                .size = UINT32_MAX};
+        ctx.memory = &big;
+        zvm_wasm_ctx_seed(&ctx, 7);
+        _exit(W(random_get, 0, UINT32_MAX) == 0 ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "seeded random_get of 2^32 - 1 bytes ends, successfully (status %#x)", status);
+    munmap(base, span);
+    close(mfd);
+}
+
 /* One subscription at 20000 + 48 * i. */
 static void sub_clock(int i, uint64_t userdata, uint32_t id, uint64_t timeout, uint16_t flags)
 {
@@ -624,6 +668,7 @@ int main(void)
     test_pipe_seek();
     test_clocks(s.nvram.time_seconds);
     test_random();
+    test_random_4g();
     test_poll();
     test_errno();
     test_zvmapi(&s);

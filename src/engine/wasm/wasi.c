@@ -703,11 +703,16 @@ uint32_t Z_wasi_snapshot_preview1Z_random_get(zvm_wasi_t *inst, uint32_t buf,
     if (!p)
         return WE_FAULT;
     if (ctx->seeded) {
-        /* Eight bytes per step, little-endian; a tail uses part of one. */
-        uint8_t word[8];
-        for (uint32_t i = 0; i < len; i += 8) {
+        /* Eight bytes per step, little-endian; a tail uses part of one.
+         * The count is 64-bit: a 32-bit one wrapped past 2^32 - 8 and the
+         * loop never ended on a 4 GiB memory. */
+        uint64_t done = 0;
+        for (; len - done >= 8; done += 8)
+            put_u64(p + done, xoshiro_next(ctx->rng));
+        if (done < len) {
+            uint8_t word[8];
             put_u64(word, xoshiro_next(ctx->rng));
-            memcpy(p + i, word, len - i < 8 ? len - i : 8);
+            memcpy(p + done, word, (size_t)(len - done));
         }
         return 0;
     }
