@@ -232,7 +232,8 @@ typedef struct zvm_job_options {
 typedef struct zvm_job_node_result {
     bool ran;                   /* a report was read */
     int zerovm_status;          /* exit status of zerovm, -1 when it did not exit */
-    int validator, daemon, user_rc;
+    int validator, daemon;
+    uint32_t user_rc;           /* report line 3: the program's code (32 bits for wasm) */
     char *exit_state;           /* "ok", "timeout", ...; or "ZeroVM did not run" */
     char *etags;                /* report line 4 */
     double sys_time, user_time, wall_time;

@@ -5,7 +5,10 @@
  *
  *   1 validator state     0 = program validated, 1 = refused
  *   2 daemon state        0, or 1 in daemon mode
- *   3 user return code    the program's exit code (0 when it did not exit)
+ *   3 user return code    the program's exit code, unsigned, as the program gave it (0 when
+ *                         it did not exit): 0-255 for an ELF program, any 32-bit value for a
+ *                         wasm program's proc_exit (a code above 255 is never squeezed into
+ *                         8 bits: proc_exit(256) is 256, not 0)
  *   4 etags               "disabled", or "<alias> <md5> ..." for each etag'd channel
  *   5 accounting          "sys user reads rbytes writes wbytes nreads nrbytes nwrites nwbytes"
  *                         (CPU seconds with 2 decimals, then counters; TCP is network)
@@ -53,7 +56,7 @@ typedef struct zvm_report_etag {
 typedef struct zvm_report {
     int validator;
     int daemon;
-    int user_rc;
+    uint32_t user_rc;                    /* the program's code (line 3) */
     zvm_exit_state_t exit_state;
     int signal;                          /* for ZVM_EXIT_SIGNAL */
     char detail[ZVM_ERROR_MSG_MAX];      /* reason / alias / path, or "" */

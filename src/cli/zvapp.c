@@ -9,6 +9,7 @@
  * summary, then the immediate outputs.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -301,7 +302,7 @@ int main(int argc, char **argv)
         if (failed && nr->log_path)
             print_tail(name, nr->log_path);
         if (failed)
-            fprintf(stderr, "zvapp: node %s: %s, return code %d\n", name, nr->exit_state,
+            fprintf(stderr, "zvapp: node %s: %s, return code %" PRIu32 "\n", name, nr->exit_state,
                     nr->user_rc);
     }
     if (rc == 0 && res.ok)

@@ -14,6 +14,7 @@
  * (`zerovm --report-file`) and is read back, never mixed with the output.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -72,7 +73,8 @@ static void usage(FILE *out)
           "exit status: program_rc | (sandbox_rc << 4), where sandbox_rc is zerovm's: 0 ran to\n"
           "its end, 1 stopped (timeout, memory, signal, trap), 2 bad manifest, configuration or\n"
           "image, 3 program not found or refused, 4 sandbox error.  With --zvm-getrc,\n"
-          "sandbox_rc alone.  A usage error exits 2.\n",
+          "sandbox_rc alone.  A program_rc above 255 (a wasm program's exit code is 32\n"
+          "bits) counts as 255: never as success.  A usage error exits 2.\n",
           out);
 }
 
@@ -368,9 +370,12 @@ static int run_zerovm(const char *zerovm, const struct work *w)
 
 /* ---- main --------------------------------------------------------------- */
 
-static int status_of(const zvsh_options_t *o, int user_rc, int sandbox_rc)
+/* A code the 8 bits cannot hold (a wasm program's proc_exit(256)) becomes
+ * 255: it must not turn into 0, success. */
+static int status_of(const zvsh_options_t *o, uint32_t user_rc, int sandbox_rc)
 {
-    return o->getrc ? sandbox_rc : ((user_rc | (sandbox_rc << 4)) & 0xff);
+    int rc = user_rc > 255 ? 255 : (int)user_rc;
+    return o->getrc ? sandbox_rc : ((rc | (sandbox_rc << 4)) & 0xff);
 }
 
 /* The report's line n (1-based) copied into buf, or "" */
@@ -464,7 +469,14 @@ int main(int argc, char **argv)
     if (o.trace)
         fprintf(stderr, "zvsh: report:\n%s", report);
     char line[ZVM_ERROR_MSG_MAX + 64];
-    int user_rc = atoi(report_line(report, 3, line, sizeof line));
+    const char *rc_line = report_line(report, 3, line, sizeof line);
+    char *rc_end;
+    errno = 0;
+    unsigned long long rc_value = strtoull(rc_line, &rc_end, 10);
+    /* An unreadable line 3 is no success either. */
+    uint32_t user_rc = errno || rc_end == rc_line || *rc_end || rc_value > UINT32_MAX
+                           ? 255
+                           : (uint32_t)rc_value;
     report_line(report, 6, line, sizeof line);
     if (strcmp(line, "ok") != 0)
         fprintf(stderr, "zvsh: %s\n", line[0] ? line : "incomplete report");

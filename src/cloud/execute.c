@@ -43,6 +43,7 @@
 #include "cloud/compute.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,7 +451,7 @@ static void nexe_headers(zc_exec_t *x, const zvm_job_nodes_t *nodes, const zvm_j
         field(&status, n->exit_state);
         zc_buf_puts(&rc, sep);
         if (n->ran)
-            zc_buf_printf(&rc, "%d", n->user_rc);
+            zc_buf_printf(&rc, "%" PRIu32, n->user_rc);
         else
             zc_buf_puts(&rc, "-");
         zc_buf_puts(&etag, sep);

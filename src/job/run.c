@@ -27,6 +27,7 @@
  * otherwise they are dropped (plan.c, storage.c).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
@@ -155,7 +156,8 @@ static void collect(runner_t *r, size_t i, int status)
     json_t *acct = json_object_get(o, "accounting");
     nr->validator = (int)json_integer_value(json_object_get(o, "validator"));
     nr->daemon = (int)json_integer_value(json_object_get(o, "daemon"));
-    nr->user_rc = (int)json_integer_value(json_object_get(o, "user_rc"));
+    json_int_t rc = json_integer_value(json_object_get(o, "user_rc"));
+    nr->user_rc = rc >= 0 && rc <= UINT32_MAX ? (uint32_t)rc : UINT32_MAX;
     nr->sys_time = json_number_value(json_object_get(acct, "sys_time"));
     nr->user_time = json_number_value(json_object_get(acct, "user_time"));
     nr->wall_time = json_number_value(json_object_get(o, "wall_time"));

@@ -7,6 +7,7 @@
  * nodes whose stdout device has no path), in node order.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ char *zvm_job_format_reports(const zvm_job_result_t *res)
         zvm__sb_addf(&b, "Node: %s id: %u\n", n->name, n->id);
         const uint64_t *a = r->acct;
         zvm__sb_addf(&b,
-                     "%d\n%d\n%d\n%s\n%.2f %.2f %llu %llu %llu %llu %llu %llu %llu %llu\n%s\n",
+                     "%d\n%d\n%" PRIu32 "\n%s\n%.2f %.2f %llu %llu %llu %llu %llu %llu %llu %llu\n%s\n",
                      r->validator, r->daemon, r->user_rc, r->etags ? r->etags : "disabled",
                      r->sys_time, r->user_time, (unsigned long long)a[0], (unsigned long long)a[1],
                      (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4],
@@ -57,7 +58,7 @@ char *zvm_job_format_summary(const zvm_job_result_t *res)
         char **row = &cell[(i + 1) * NCOLS];
         oom |= asprintf(&row[0], "%s", res->job_nodes->nodes[i].name) < 0;
         oom |= asprintf(&row[1], "%s", r->exit_state) < 0;
-        oom |= (r->ran ? asprintf(&row[2], "%d", r->user_rc) : asprintf(&row[2], "-")) < 0;
+        oom |= (r->ran ? asprintf(&row[2], "%" PRIu32, r->user_rc) : asprintf(&row[2], "-")) < 0;
         oom |= asprintf(&row[3], "%.3f", r->wall_time) < 0;
         oom |= asprintf(&row[4], "%.2f", r->sys_time) < 0;
         oom |= asprintf(&row[5], "%.2f", r->user_time) < 0;

@@ -6,6 +6,7 @@
 #include "zvm/report.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ char *zvm_report_format_text(const zvm_report_t *r)
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    int n = snprintf(out, cap, "%d\n%d\n%d\n", r->validator, r->daemon, r->user_rc);
+    int n = snprintf(out, cap, "%d\n%d\n%" PRIu32 "\n", r->validator, r->daemon, r->user_rc);
     size_t used = (size_t)n;
     if (r->netags == 0) {
         used += (size_t)snprintf(out + used, cap - used, "disabled");
@@ -136,7 +137,7 @@ char *zvm_report_format_json(const zvm_report_t *r)
         json_object_set_new(acct, acct_names[i], json_integer((json_int_t)r->acct[i]));
     json_object_set_new(root, "validator", json_integer(r->validator));
     json_object_set_new(root, "daemon", json_integer(r->daemon));
-    json_object_set_new(root, "user_rc", json_integer(r->user_rc));
+    json_object_set_new(root, "user_rc", json_integer((json_int_t)r->user_rc));
     json_object_set_new(root, "etags", etags);
     json_object_set_new(root, "accounting", acct);
     json_object_set_new(root, "exit_state", json_string(zvm_report_exit_string(r, state, sizeof state)));

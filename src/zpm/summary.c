@@ -10,6 +10,7 @@
  * same columns, same layout.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,9 +68,9 @@ char *zpm_summary_format(const zpm_response_t *r, zvm_error_t *err)
         nr[i].exit_state = (char *)field(&status, i);
         const char *rc = field(&rcs, i);
         char *end;
-        long v = strtol(rc, &end, 10);
-        nr[i].ran = *rc && !*end;
-        nr[i].user_rc = (int)v;
+        unsigned long long v = strtoull(rc, &end, 10);
+        nr[i].ran = *rc && *rc != '-' && !*end;
+        nr[i].user_rc = v <= UINT32_MAX ? (uint32_t)v : UINT32_MAX;
         /* cdr: [0] total, then per node [1 + 2i] time, [2 + 2i] accounting */
         nr[i].wall_time = strtod(field(&cdr, 1 + 2 * i), NULL);
         const char *acc = field(&cdr, 2 + 2 * i);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -595,23 +596,52 @@ static void test_imports(void)
     tap_ok(ok, "imports.def: %u entries, each prototype names its function", zvm_wasm_nimports);
 }
 
-static void test_exit(void)
+/* proc_exit in a child with a sync socket: the message it sent (or "")
+ * and its exit status. */
+static int exit_child(uint32_t code, bool zerovm_module, char *msg, size_t size)
 {
+    int sv[2];
+    msg[0] = '\0';
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
     int status = -1;
     pid_t pid = fork();
     if (pid == 0) {
-        Z_wasi_snapshot_preview1Z_proc_exit(wi, 256 + 3);
+        close(sv[0]);
+        ctx.sync_fd = sv[1];
+        if (zerovm_module)
+            Z_zerovmZ_exit((zvm_zapi_t *)&ctx, code);
+        else
+            Z_wasi_snapshot_preview1Z_proc_exit(wi, code);
         _exit(99);
     }
+    close(sv[1]);
+    ssize_t n = recv(sv[0], msg, size - 1, 0);
+    msg[n > 0 ? n : 0] = '\0';
+    close(sv[0]);
     waitpid(pid, &status, 0);
-    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 3, "proc_exit(259) ends the process with 3");
-    pid = fork();
-    if (pid == 0) {
-        Z_zerovmZ_exit((zvm_zapi_t *)&ctx, 5);
-        _exit(99);
-    }
-    waitpid(pid, &status, 0);
-    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 5, "zerovm exit(5)");
+    return status;
+}
+
+static void test_exit(void)
+{
+    char msg[32];
+    int status = exit_child(256 + 3, false, msg, sizeof msg);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 255,
+           "proc_exit(259) ends the process with 255, never 259 & 0xff (status %#x)", status);
+    tap_is_str(msg, "X259", "proc_exit(259) tells the supervisor the whole code");
+    status = exit_child(256, false, msg, sizeof msg);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 255 && strcmp(msg, "X256") == 0,
+           "proc_exit(256): status 255 (not 0, success), told 256");
+    status = exit_child(UINT32_MAX, false, msg, sizeof msg);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 255 && strcmp(msg, "X4294967295") == 0,
+           "proc_exit(2^32 - 1): status 255, told 4294967295");
+    status = exit_child(7, false, msg, sizeof msg);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 7 && strcmp(msg, "X7") == 0,
+           "proc_exit(7): status 7, told 7");
+    status = exit_child(5, true, msg, sizeof msg);
+    tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 5 && strcmp(msg, "X5") == 0, "zerovm exit(5)");
+    tap_ok(ctx.sync_fd == -1, "outside the jail the context has no sync socket");
 }
 
 int main(void)

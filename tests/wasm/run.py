@@ -478,6 +478,25 @@ def _(ctx):
     ctx.check(r.lines == ["TRY proc_exit 7"], f"lines {r.lines}")
 
 
+@case("proc_exit(256): the report says 256 (not 0), text and JSON; zerovm status 0 (it ran to its end)")
+def _(ctx):
+    r = ctx.run("exit_code", ["proc_exit", "256"])
+    ctx.expect(r, "ok", 256)
+    ctx.check(r.lines == ["TRY proc_exit 256"], f"lines {r.lines}")
+    r = ctx.run("exit_code", ["proc_exit", "256"], text_report=True)
+    lines = r.stdout.rstrip("\n").split("\n")
+    ctx.check(len(lines) == 6 and lines[2] == "256", f"text report's user rc line: {lines[2:3]}")
+    ctx.check(r.status == 0, f"zerovm exit status {r.status}")
+
+
+@case("exit codes of 32 bits: 65536, 2^31, 2^32-1 (exit(-1)) reported as given, never 0")
+def _(ctx):
+    for mode, code, want in (("proc_exit", "65536", 65536), ("proc_exit", "-2147483648", 2147483648),
+                             ("exit", "-1", 4294967295), ("return", "-1", 4294967295)):
+        r = ctx.run("exit_code", [mode, code])
+        ctx.expect(r, "ok", want)
+
+
 @case("return 255 from main: user_rc 255, zerovm status 0")
 def _(ctx):
     r = ctx.run("exit_code", ["return", "255"])

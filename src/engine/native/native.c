@@ -168,13 +168,19 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bo
     } else if ((oom || res->memory_exceeded) && !res->error[0]) {
         /* The cgroup says so for certain. */
         zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
-        r->user_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+        r->user_rc = WIFEXITED(st) ? (uint32_t)WEXITSTATUS(st) : 0;
     } else if (res->error[0]) {
         zvm_report_set_exit(r, res->exec_failed ? ZVM_EXIT_BAD_PROGRAM : ZVM_EXIT_SANDBOX_ERROR,
                             "%s", res->error);
         r->user_rc = 0;
     } else if (WIFEXITED(st)) {
-        r->user_rc = WEXITSTATUS(st);
+        r->user_rc = (uint32_t)WEXITSTATUS(st);
+        /* A wasm program's code is 32 bits; its status carries 8 (the
+         * code, or 255 above 255).  The told code counts when the status
+         * agrees with it. */
+        if (res->has_exit_code &&
+            (uint32_t)WEXITSTATUS(st) == (res->exit_code > 255 ? 255 : res->exit_code))
+            r->user_rc = res->exit_code;
         /* rlimits cannot report themselves: an abnormal end with the
          * resident set at the limit is counted as the memory limit. */
         if (infer_memory && r->user_rc != 0 && r->peak_memory >= s->manifest.memory / 10 * 9)

@@ -198,6 +198,8 @@ typedef struct zvm_supervisor_result {
     bool program_ended;                /* the init told program_status */
     int program_status;
     char trap[ZVM_ERROR_MSG_MAX];      /* wasm: the trap that ended it, or "" */
+    bool has_exit_code;                /* wasm: the program told its code (ZVM_SYNC_EXIT) */
+    uint32_t exit_code;                /* ... which is this */
     char error[ZVM_ERROR_MSG_MAX];     /* child's setup failure, if any */
 } zvm_supervisor_result_t;
 
@@ -213,6 +215,8 @@ enum {
     ZVM_SYNC_REFUSED = 'R',            /* the program cannot run: text */
     ZVM_SYNC_STATUS = 'S',             /* the jail's init: the program's wait status */
     ZVM_SYNC_TRAP = 'T',               /* wasm: the program trapped: kind */
+    ZVM_SYNC_EXIT = 'X',               /* wasm: the program's exit code, in decimal: its
+                                        * status holds 8 bits, WASI's code 32 */
 };
 
 #endif

@@ -1255,8 +1255,8 @@ static int sync_recv(int sock, int *fd, char *text, size_t size)
 }
 
 /* A message that says how the child ended (a set-up failure, a program
- * that cannot run, a wasm trap) goes into the result; false for any other
- * message. */
+ * that cannot run, a wasm trap or exit code) goes into the result; false
+ * for any other message. */
 static bool sync_outcome(zvm_supervisor_result_t *res, int type, const char *text)
 {
     switch (type) {
@@ -1268,6 +1268,16 @@ static bool sync_outcome(zvm_supervisor_result_t *res, int type, const char *tex
     case ZVM_SYNC_TRAP:
         snprintf(res->trap, sizeof res->trap, "%s", text);
         return true;
+    case ZVM_SYNC_EXIT: {
+        char *end;
+        errno = 0;
+        unsigned long code = strtoul(text, &end, 10);
+        if (errno || end == text || *end || code > UINT32_MAX)
+            return true; /* not a code: the wait status alone counts */
+        res->exit_code = (uint32_t)code;
+        res->has_exit_code = true;
+        return true;
+    }
     case ZVM_SYNC_STATUS:
         res->program_status = (int)strtol(text, NULL, 10);
         res->program_ended = true;

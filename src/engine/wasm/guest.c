@@ -151,6 +151,7 @@ _Noreturn void zvm__wasm_guest_run(zvm_wasm_guest_t *g, int sync_fd)
     if (mem->max_pages > cap)
         mem->max_pages = (uint32_t)cap;
     running->ctx->memory = mem;
+    running->ctx->sync_fd = running_sync_fd;
     e->start(running->instance);
     /* _start returned: main() returned 0 (wasi-libc calls proc_exit for any
      * other status). */

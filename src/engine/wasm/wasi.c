@@ -35,12 +35,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdio.h>     /* renameat only: nothing here prints */
+#include <stdio.h>     /* renameat, snprintf: nothing here prints */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -1472,6 +1474,7 @@ int zvm_wasm_ctx_init_root(zvm_wasm_ctx_t *ctx, const zvm_session_t *s,
     memset(ctx, 0, sizeof *ctx);
     for (int i = 0; i < ZVM_WASM_MAX_FDS; i++)
         ctx->fds[i].host = -1;
+    ctx->sync_fd = -1;
     ctx->session = s;
     ctx->argv = s && s->argv ? s->argv : empty;
     ctx->envp = s && s->envp ? s->envp : empty;
@@ -1545,9 +1548,19 @@ void zvm_wasm_ctx_release(zvm_wasm_ctx_t *ctx)
 }
 
 /* The program's own buffers are its libc's business: it flushes before
- * proc_exit.  Nothing is flushed here. */
+ * proc_exit.  Nothing is flushed here.  The message is one SEQPACKET
+ * record, 'X' and the code in decimal (what ZVM_SYNC_EXIT expects). */
 _Noreturn void zvm_wasm_exit(zvm_wasm_ctx_t *ctx, uint32_t code)
 {
+    int sync_fd = ctx->sync_fd;
     zvm_wasm_ctx_release(ctx);
-    _exit((int)(code & 0xff));
+    if (sync_fd >= 0) {
+        char msg[16];
+        int n = snprintf(msg, sizeof msg, "X%" PRIu32, code);
+        ssize_t sent;
+        do
+            sent = send(sync_fd, msg, (size_t)n, MSG_NOSIGNAL);
+        while (sent < 0 && errno == EINTR);
+    }
+    _exit(code > 255 ? 255 : (int)code);
 }

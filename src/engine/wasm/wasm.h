@@ -76,6 +76,8 @@ typedef struct zvm_wasm_ctx {
     uint64_t rng[4];                   /* PRNG state when seeded (wasi.c owns it) */
     zvm_wasm_fd_t fds[ZVM_WASM_MAX_FDS];
     int *channel_fds;                  /* zerovm module: lazily opened, -1 */
+    int sync_fd;                       /* the jail's sync socket (guest.c sets it), or -1:
+                                        * zvm_wasm_exit tells the supervisor the code */
 } zvm_wasm_ctx_t;
 
 /* wasm2c names an imported module's instance "struct Z_<module>_instance_t";
@@ -100,7 +102,10 @@ int zvm_wasm_ctx_init_root(zvm_wasm_ctx_t *ctx, const zvm_session_t *s,
 void zvm_wasm_ctx_seed(zvm_wasm_ctx_t *ctx, uint64_t seed);
 void zvm_wasm_ctx_release(zvm_wasm_ctx_t *ctx);
 
-/* The program ends (proc_exit, zerovm.exit): never returns. */
+/* The program ends (proc_exit, zerovm.exit): never returns.  The code is
+ * 32 bits, a process status 8: with a sync socket the code is told to the
+ * supervisor first (ZVM_SYNC_EXIT), and the process exits with the code,
+ * or 255 above 255, so that no code but 0 ever looks like success. */
 _Noreturn void zvm_wasm_exit(zvm_wasm_ctx_t *ctx, uint32_t code);
 
 /* Every importable function, "module\0name" pairs, for the check before
