@@ -1044,6 +1044,25 @@ def _(ctx):
     ctx.expect_unchanged(tar, before, "image tar")
 
 
+@case("readdir inodes: d_ino of every entry, '.' included, is what stat says (tmpfs root, ro and rw images)")
+def _(ctx):
+    tar, before = image_tar(ctx)
+    for access in ("ro", "rw"):
+        r = ctx.run("readdir_ino", ["/", "/img", "/img/sub"], fstab=[("/dev/image", "/img", access)],
+                    channels=[f"{tar},/dev/image,3,0,1,1,0,0"])
+        ctx.expect(r, "ok", 0)
+        ctx.expect_clean(r)
+        ctx.expect_lines(r, "CHECKED /img 5", "CHECKED /img/sub 3")
+        ctx.check(r.startswith("CHECKED / "), f"{access}: the root was not listed")
+    r = ctx.run("readdir_ino", ["/", "/sub"], fstab=[("/dev/image", "/", "rw")],
+                channels=[f"{tar},/dev/image,3,0,1,1,0,0"])
+    ctx.expect(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.expect_lines(r, "CHECKED /sub 3")
+    ctx.check(r.startswith("CHECKED / "), "rw root image: the root was not listed")
+    ctx.expect_unchanged(tar, before, "image tar")
+
+
 @case("write outside channels: files in / and /tmp vanish, host sentinel untouched, nothing new on the host")
 def _(ctx):
     sp, before = sentinel(ctx)

@@ -1002,6 +1002,13 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(zvm_wasi_t *inst,
  * cut: the program then retries with a larger buffer).  Cookies are the
  * host's d_off values, which lseek() on the directory accepts; cookie 0 is
  * the start.  Stateless: every call seeks.
+ *
+ * An entry's d_ino is the st_ino that stat gives for it (fstat of the
+ * directory for "."), not the kernel's d_ino: on an overlay (images) and
+ * at mount points the two differ ("." of a lower directory has the lower
+ * file system's number, stat the overlay's), and a program comparing
+ * fd_readdir with path_filestat_get must see one inode.  One fstatat per
+ * entry; an entry gone in between keeps the kernel's number.
  */
 uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(zvm_wasi_t *inst, uint32_t fd,
                                               uint32_t buf, uint32_t buf_len,
@@ -1034,9 +1041,15 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(zvm_wasi_t *inst, uint32_t fd,
             const struct dirent64 *d = (const struct dirent64 *)(chunk + at);
             at += d->d_reclen;
             size_t namlen = strlen(d->d_name);
+            uint64_t ino = (uint64_t)d->d_ino;
+            struct stat st;
+            bool self = strcmp(d->d_name, ".") == 0;
+            if (self ? fstat(f->host, &st) == 0
+                     : fstatat(f->host, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                ino = (uint64_t)st.st_ino;
             uint8_t hdr[DIRENT_SIZE] = {0};
             put_u64(hdr + 0, (uint64_t)d->d_off);
-            put_u64(hdr + 8, (uint64_t)d->d_ino);
+            put_u64(hdr + 8, ino);
             put_u32(hdr + 16, (uint32_t)namlen);
             switch (d->d_type) {
             case DT_REG: hdr[20] = FT_REG; break;
