@@ -11,6 +11,7 @@
  * touches them under the ELF policy (the child's socket is moved above).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -51,6 +52,12 @@ static long p_mprotect(int fd)
     (void)fd;
     void *m = mmap(NULL, 65536, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return m == MAP_FAILED ? -1 : mprotect(m, 65536, PROT_READ | PROT_WRITE);
+}
+static long p_ppoll(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    struct timespec zero = {0, 0};
+    return ppoll(&p, 1, &zero, NULL);
 }
 static long p_getpid(int fd) { (void)fd; return syscall(SYS_getpid); }
 static long p_socket(int fd) { (void)fd; return socket(AF_INET, SOCK_STREAM, 0); }
@@ -190,13 +197,15 @@ int main(void)
                          ioctl_p = {"ioctl", p_ioctl}, prctl_p = {"prctl", p_prctl},
                          unshare_p = {"unshare", p_unshare}, mount_p = {"mount", p_mount},
                          keyctl_p = {"keyctl", p_keyctl}, chdir_p = {"chdir", p_chdir},
-                         uname_p = {"uname", p_uname};
+                         uname_p = {"uname", p_uname},
+                         ppoll_p = {"ppoll (poll_oneoff)", p_ppoll};
 
     /* What the wasm host functions need. */
     expect(true, &write_p, ALLOWED);
     expect(true, &clock_p, ALLOWED);
     expect(true, &random_p, ALLOWED);
     expect(true, &mprotect_p, ALLOWED);
+    expect(true, &ppoll_p, ALLOWED);
     /* Everything else kills, even what the ELF policy allows. */
     const probe_t *wasm_killed[] = {&getpid_p, &socket_p, &execve_p, &fork_p, &ptrace_p,
                                     &kill_p, &ioctl_p, &prctl_p, &unshare_p, &mount_p,

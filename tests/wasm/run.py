@@ -1122,6 +1122,19 @@ def _(ctx):
     ctx.check(t.isdigit() and abs(int(t) - time.time()) < 120, f"realtime without [time] {t}, host {int(time.time())}")
 
 
+@case("poll_oneoff: files ready with the bytes left, channels and stdio ready, bad fd EBADF, never the 10 s clock")
+def _(ctx):
+    ctx.write("rnd.dat", bytes(range(100)), 0o644)
+    ctx.write("seq.dat", b"sequential\n", 0o644)
+    r = ctx.run("poll", channels=[f"{ctx.path('rnd.dat')},/dev/rnd,1,0,100,1000,0,0",
+                                  f"{ctx.path('seq.dat')},/dev/seq,0,0,100,1000,0,0"])
+    ctx.expect(r, "ok", 0)
+    ctx.expect_clean(r)
+    ctx.expect_lines(r, "POLL file 1 1 0 7", "POLL filew 1 2 0 0", "POLL rnd 1 1 0 60",
+                     "POLL seq 1 1 0 1", "POLL stdin 1 1 0 1", "POLL stdout 1 2 0 1",
+                     "POLL badfd 1 1 8 0", "CLOCK 1 5")
+
+
 @case("sleep: poll_oneoff clocks sleep at least as asked; sched_yield; clock_res_get")
 def _(ctx):
     r = ctx.run("sleep")

@@ -281,6 +281,9 @@ static const int wasm_allowed[] = {
     /* clocks, random, yielding */
     SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
     SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
+    /* poll_oneoff on streams (a channel's descriptor is not the kernel's:
+     * POLLNVAL, or its /dev/null placeholder, which is always ready) */
+    SCMP_SYS(ppoll),
     /* the end: exit, or a trap (a signal, its return, the longjmp's mask,
      * and messages to the supervisor on the sync socket: the listener, a
      * trap) */

@@ -22,8 +22,8 @@
  *    touched and before any side effect, so a bad pointer fails with FAULT
  *    and changes nothing;
  *  - clocks (nvram [time] shifts the realtime clock), random_get (getrandom,
- *    or a fixed sequence when seeded), poll_oneoff (clock subscriptions
- *    sleep; fd subscriptions are reported ready at once).
+ *    or a fixed sequence when seeded), poll_oneoff (files are ready with
+ *    the bytes left, streams as ppoll(2) says, clocks when they expire).
  *
  * On channel descriptors only the calls the supervisor serves work (read,
  * write and their vector and positioned forms, lseek, fstat, fsync,
@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>     /* renameat, snprintf: nothing here prints */
 #include <stdlib.h>
@@ -111,6 +112,7 @@ enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4,
 
 enum { EV_CLOCK = 0, EV_FD_READ = 1, EV_FD_WRITE = 2 };
 #define SUBCLOCK_ABSTIME (1u << 0)
+#define EVRW_HANGUP      (1u << 0)
 
 /* Sizes and offsets of the structures the program passes (wasm32). */
 enum {
@@ -1331,6 +1333,67 @@ static void put_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t ty
     ev[10] = type;
 }
 
+static void put_fd_event(uint8_t *ev, uint64_t userdata, uint16_t error, uint8_t type,
+                         uint64_t nbytes, uint16_t flags)
+{
+    put_event(ev, userdata, error, type);
+    put_u64(ev + 16, nbytes);
+    put_u16(ev + 24, flags);
+}
+
+/*
+ * An fd subscription whose answer needs no waiting: true with *error and
+ * *nbytes set for a regular file with a known position (ready; to read:
+ * the bytes left before its end; to write: 0), a directory (ready, 0) or
+ * a descriptor fstat refuses; false for anything else (a stream, or a
+ * sequential channel), which is polled.  fstat and lseek on a channel are
+ * answered by the supervisor, so a file channel counts as a file.
+ */
+static bool fd_ready_now(const zvm_wasm_fd_t *f, uint8_t tag, uint16_t *error,
+                         uint64_t *nbytes)
+{
+    struct stat st;
+    *error = 0;
+    *nbytes = 0;
+    if (fstat(f->host, &st) < 0) {
+        *error = (uint16_t)err();
+        return true;
+    }
+    if (S_ISDIR(st.st_mode))
+        return true;
+    if (!S_ISREG(st.st_mode))
+        return false;
+    off_t pos = lseek(f->host, 0, SEEK_CUR);
+    if (pos < 0)
+        return false;
+    uint64_t size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+    if (tag == EV_FD_READ && (uint64_t)pos < size)
+        *nbytes = size - (uint64_t)pos;
+    return true;
+}
+
+/* The event of a polled stream: POLLNVAL is a descriptor the kernel does
+ * not have, a channel the supervisor serves on demand, so it counts as
+ * ready; the amount is not known, so a ready stream says 1 (at least a
+ * byte, or the end). */
+static void put_stream_event(uint8_t *ev, uint64_t userdata, uint8_t tag, short revents)
+{
+    uint16_t error = 0, flags = 0;
+    uint64_t nbytes = revents & (POLLIN | POLLOUT | POLLNVAL) ? 1 : 0;
+    if (revents & POLLHUP)
+        flags |= EVRW_HANGUP;
+    if ((revents & POLLERR) && !(revents & (POLLIN | POLLOUT)))
+        error = tag == EV_FD_WRITE ? WE_PIPE : WE_IO;
+    put_fd_event(ev, userdata, error, tag, error ? 0 : nbytes, flags);
+}
+
+/*
+ * Subscriptions are answered truthfully: files at once, streams when
+ * ppoll(2) says so, clocks when they expire.  The call waits only while
+ * nothing is ready: until a stream is, or the earliest clock (without a
+ * clock, for as long as it takes: the session's Timeout still holds).
+ * Every subscription gives at most one event.
+ */
 uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(zvm_wasi_t *inst, uint32_t in,
                                                uint32_t out, uint32_t nsubs,
                                                uint32_t nevents)
@@ -1344,17 +1407,21 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(zvm_wasi_t *inst, uint32_t in,
     if (!subs || !evs || !nev_p)
         return WE_FAULT;
 
-    /* Pass 1: descriptors are ready now, bad subscriptions fail now; find
-     * the earliest clock. */
+    /* Pass 1: bad subscriptions and files are answered now, streams are
+     * gathered for ppoll, the earliest clock found.  The streams' array is
+     * allocated when the first one is met (owner: this call). */
+    struct pollfd *pfd = NULL;
+    uint32_t *pfd_sub = NULL, nfds = 0;
     uint64_t t0 = monotonic_ns(), earliest = UINT64_MAX;
     bool any_clock = false;
     uint32_t nev = 0;
     for (uint32_t i = 0; i < nsubs; i++) {
         const uint8_t *s = subs + (size_t)i * SUBSCRIPTION_SIZE;
-        uint64_t userdata = get_u64(s);
+        uint64_t userdata = get_u64(s), deadline, nbytes;
         uint8_t tag = s[8];
-        uint64_t deadline;
         uint32_t rc;
+        uint16_t error;
+        const zvm_wasm_fd_t *f;
         switch (tag) {
         case EV_CLOCK:
             if ((rc = sub_deadline(ctx, s, t0, &deadline))) {
@@ -1367,8 +1434,24 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(zvm_wasi_t *inst, uint32_t in,
             break;
         case EV_FD_READ:
         case EV_FD_WRITE:
-            rc = fd_get(ctx, get_u32(s + 16)) ? 0 : WE_BADF;
-            put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, (uint16_t)rc, tag);
+            if (!(f = fd_get(ctx, get_u32(s + 16)))) {
+                put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, WE_BADF, tag);
+            } else if (fd_ready_now(f, tag, &error, &nbytes)) {
+                put_fd_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, error, tag, nbytes, 0);
+            } else {
+                if (!pfd) {
+                    pfd = malloc((size_t)nsubs * sizeof *pfd);
+                    pfd_sub = malloc((size_t)nsubs * sizeof *pfd_sub);
+                    if (!pfd || !pfd_sub) {
+                        free(pfd);
+                        free(pfd_sub);
+                        return WE_NOMEM;
+                    }
+                }
+                pfd[nfds] = (struct pollfd){.fd = f->host,
+                                            .events = tag == EV_FD_READ ? POLLIN : POLLOUT};
+                pfd_sub[nfds++] = i;
+            }
             break;
         default:
             put_event(evs + (size_t)nev++ * EVENT_SIZE, userdata, WE_INVAL, tag);
@@ -1376,8 +1459,37 @@ uint32_t Z_wasi_snapshot_preview1Z_poll_oneoff(zvm_wasi_t *inst, uint32_t in,
         }
     }
 
-    /* Nothing ready: sleep until the earliest clock. */
-    if (nev == 0 && any_clock) {
+    /* Wait while nothing is ready: for a stream (ppoll, until the earliest
+     * clock) or for the earliest clock alone. */
+    if (nfds > 0) {
+        for (;;) {
+            struct timespec rel, *timeout = NULL;
+            if (nev > 0) {
+                rel = ts_of(0);
+                timeout = &rel;
+            } else if (any_clock) {
+                uint64_t now = monotonic_ns();
+                rel = ts_of(earliest > now ? earliest - now : 0);
+                timeout = &rel;
+            }
+            if (ppoll(pfd, nfds, timeout, NULL) >= 0)
+                break;
+            if (errno != EINTR) {
+                uint32_t rc = err();
+                free(pfd);
+                free(pfd_sub);
+                return rc;
+            }
+        }
+        for (uint32_t k = 0; k < nfds; k++) {
+            if (!pfd[k].revents)
+                continue;
+            const uint8_t *s = subs + (size_t)pfd_sub[k] * SUBSCRIPTION_SIZE;
+            put_stream_event(evs + (size_t)nev++ * EVENT_SIZE, get_u64(s), s[8], pfd[k].revents);
+        }
+        free(pfd);
+        free(pfd_sub);
+    } else if (nev == 0 && any_clock) {
         struct timespec until = ts_of(earliest);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
             ;
