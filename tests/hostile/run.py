@@ -943,6 +943,27 @@ def _(ctx):
     ctx.expect_clean(r)
 
 
+@case("pid1 xcpu: a program that sends itself SIGXCPU is not reported as a timeout", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["xcpu"])
+    ctx.expect_state(r, "killed by signal 24")
+    ctx.check(r.report.get("signal") == 24, f"signal {r.report.get('signal')}, expected 24")
+    ctx.expect_clean(r, done=False)
+
+
+@case("pid1 sigq: signals queued on the init stay within the sandbox's budget", nobody_too=True)
+def _(ctx):
+    r = ctx.run("pid1", ["sigq"], timeout=20, outer=60)
+    ctx.expect_state(r, "ok", 0)
+    ctx.expect_clean(r)
+    got = [l for l in r.lines if l.startswith("INFO init SigQ limit ")]
+    ctx.check(got, "no SigQ line from the probe")
+    if got:
+        limit, most = int(got[0].split()[4].rstrip(",")), int(got[0].split()[-1])
+        ctx.check(limit == 128, f"the init's RLIMIT_SIGPENDING is {limit}, not the sandbox's 128")
+        ctx.check(most <= 128, f"{most} signals were queued on the init")
+
+
 @case("pid1 reap: orphans are reaped by the jail's init (no zombies)", nobody_too=True)
 def _(ctx):
     r = ctx.run("pid1", ["reap"], timeout=20, outer=60)

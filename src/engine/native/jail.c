@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -237,6 +238,12 @@ static int start_init(const zvm_jail_t *j, zvm_error_t *err)
     /* Before the fork too: the program must never see zerovm's command
      * line at /proc/1 (its own exec replaces the copy it gets). */
     hide_command_line();
+    /* Signals queued on the init count against the init's own limit and
+     * are charged to the caller's budget of queued signals: the program
+     * may not park more on pid 1 than it may on itself. */
+    struct rlimit sigpending = {ZVM_SIGPENDING_LIMIT, ZVM_SIGPENDING_LIMIT};
+    if (setrlimit(RLIMIT_SIGPENDING, &sigpending) < 0)
+        return zvm_error_errno(err, errno, "RLIMIT_SIGPENDING");
     pid_t program = fork();
     if (program < 0)
         return zvm_error_errno(err, errno, "cannot fork the program off the jail's init");

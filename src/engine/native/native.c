@@ -189,7 +189,9 @@ static void fill_report(zvm_session_t *s, const zvm_supervisor_result_t *res, bo
         int sig = WTERMSIG(st);
         if (infer_memory && r->peak_memory >= s->manifest.memory / 10 * 9) {
             zvm_report_set_exit(r, ZVM_EXIT_MEMORY, NULL);
-        } else if (sig == SIGXCPU) {
+        } else if (sig == SIGXCPU && r->user_time + r->sys_time >= (double)s->manifest.timeout) {
+            /* RLIMIT_CPU (Timeout + 1 s of CPU) ended it; a SIGXCPU the
+             * program sent itself without that CPU time is only a signal. */
             zvm_report_set_exit(r, ZVM_EXIT_TIMEOUT, NULL);
         } else {
             zvm_report_set_exit(r, ZVM_EXIT_SIGNAL, NULL);

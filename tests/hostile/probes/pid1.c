@@ -10,6 +10,14 @@
  *   reap    200 orphaned grandchildren, each exiting at once; then count
  *           the zombies in /proc (waiting up to 5 s for the last to be
  *           reaped).  Expected: "OK no zombie" and the program is pid 2.
+ *   xcpu    kill(getpid(), SIGXCPU) at once: hoping for a report that
+ *           says "timeout" (the RLIMIT_CPU signal) after no CPU time.
+ *           Expected: reported signal 24.
+ *   sigq    16 processes queue real-time signals on the init (pid 1),
+ *           which takes them one at a time: hoping to hold far more than
+ *           RLIMIT_SIGPENDING of the caller's queued-signal budget.
+ *           Expected: the init's SigQ limit (/proc/1/status) is the
+ *           sandbox's (128) and what is queued stays below it.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -84,6 +92,58 @@ static int reap(void)
     return 0;
 }
 
+/* "SigQ: queued/limit" of /proc/1/status. */
+static int init_sigq(unsigned long *queued, unsigned long *limit)
+{
+    char buf[4096];
+    int fd = open("/proc/1/status", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    buf[got] = '\0';
+    const char *q = strstr(buf, "\nSigQ:");
+    return q && sscanf(q + 6, " %lu/%lu", queued, limit) == 2 ? 0 : -1;
+}
+
+static int sigq(void)
+{
+    /* The program blocks them too, so that what the init passes on stays
+     * queued here (it is the init's own queue that is under test). */
+    sigset_t rt;
+    sigemptyset(&rt);
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+        sigaddset(&rt, s);
+    sigprocmask(SIG_BLOCK, &rt, NULL);
+    pid_t kids[16];
+    int n = 0;
+    for (; n < 16; n++) {
+        kids[n] = fork();
+        if (kids[n] < 0)
+            break;
+        if (kids[n] == 0) {
+            union sigval v = {0};
+            for (int i = 0; i < 5000; i++)
+                sigqueue(1, SIGRTMIN + i % 8, v);
+            _exit(0);
+        }
+    }
+    unsigned long queued = 0, limit = 0, most = 0;
+    for (int i = 0; i < n; i++) {
+        if (init_sigq(&queued, &limit) == 0 && queued > most)
+            most = queued;
+        waitpid(kids[i], NULL, 0);
+    }
+    if (init_sigq(&queued, &limit) < 0) {
+        say("INFO no SigQ line in /proc/1/status\n");
+        return 0;
+    }
+    say("INFO init SigQ limit %lu, most queued seen %lu\n", limit, most > queued ? most : queued);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = arg(argc, argv, 1, "kill");
@@ -99,6 +159,11 @@ int main(int argc, char **argv)
         exit(3);
     } else if (strcmp(mode, "reap") == 0) {
         reap();
+    } else if (strcmp(mode, "xcpu") == 0) {
+        say("TRY kill(getpid(), SIGXCPU)\n");
+        kill(getpid(), SIGXCPU);
+    } else if (strcmp(mode, "sigq") == 0) {
+        sigq();
     }
     done();
     return 0;
