@@ -198,9 +198,9 @@ static bool evict(int dir, const char *name)
 }
 
 /* A temporary or trash left by a crash: old and unlocked. */
-static void sweep(int dir, const char *name, const struct stat *st, time_t now)
+static void sweep(int dir, const char *name, const struct stat *st, time_t now, bool any_age)
 {
-    if (st->st_mtim.tv_sec > now - STALE_SECONDS)
+    if (!any_age && st->st_mtim.tv_sec > now - STALE_SECONDS)
         return;
     cleanup_close int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0 && flock_retry(fd, LOCK_EX | LOCK_NB) == 0)
@@ -225,12 +225,12 @@ static int collect(int dir, const zvm_cache_kind_t *kind, struct entry **out, si
     while ((de = readdir(d))) {
         const char *name = de->d_name;
         struct stat st;
-        bool temp = starts(name, ".tmp-") || starts(name, ".trash-") ||
-                    (kind->is_temp && kind->is_temp(name));
+        bool caller_temp = kind->is_temp && kind->is_temp(name);
+        bool temp = starts(name, ".tmp-") || starts(name, ".trash-") || caller_temp;
         if ((!temp && !kind->is_entry(name)) || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
         if (temp) {
-            sweep(dir, name, &st, now);
+            sweep(dir, name, &st, now, caller_temp && kind->temps_locked);
             continue;
         }
         if (*n == cap) {

@@ -40,6 +40,11 @@
 typedef struct zvm_cache_kind {
     bool (*is_entry)(const char *name);   /* a name that is an entry */
     bool (*is_temp)(const char *name);    /* a caller's temporary (may be NULL) */
+    bool temps_locked;                    /* the caller's temporaries are locked
+                                             (exclusive flock) by their maker from
+                                             creation, made under the cache's lock
+                                             held shared: unlocked means stale,
+                                             whatever its age */
 } zvm_cache_kind_t;
 
 /* A bound as written: a decimal number of bytes.  0, or -1 when not one. */

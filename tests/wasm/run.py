@@ -735,6 +735,163 @@ def _(ctx):
     ctx.check(len(last) == 1 and mine[0] not in last, f"released, it went at the next build: {sorted(last)}")
 
 
+# ==== the compile jail ========================================================
+
+WAT2WASM = shutil.which("wat2wasm")
+
+
+def bomb_module(ctx, instructions=200000):
+    """One function of `instructions` x 4 instructions: wasm2c turns it into
+    a C function the C compiler takes seconds and hundreds of MiB on."""
+    wat = ctx.path("bomb.wat")
+    with open(wat, "w") as f:
+        f.write('(module (memory (export "memory") 1)\n(func (export "_start") (local i32)\n')
+        for i in range(instructions):
+            f.write(f"local.get 0 i32.const {i * 7919 % 100003} i32.add local.set 0\n")
+        f.write("))\n")
+    wasm = ctx.path("bomb.wasm")
+    subprocess.run([WAT2WASM or "wat2wasm", wat, "-o", wasm], check=True)
+    os.chmod(wasm, 0o755)
+    return wasm
+
+
+def build_dirs(cache):
+    return sorted(glob.glob(os.path.join(cache, "wasm", "build.*")))
+
+
+def proc_ns(pid, kind):
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return None
+
+
+def proc_children(root):
+    """Every process below root (by parent pid), root excluded."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                parents[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+def proc_comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def in_namespace(userns):
+    """Processes whose user namespace is `userns` (an ns/user link)."""
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and proc_ns(d, "user") == userns]
+
+
+@case("compile jail: a module that blows up the C compiler is refused at ZEROVM_COMPILE_MEMORY, nothing left")
+def _(ctx):
+    cache = ctx.path("cache")
+    os.mkdir(cache, 0o700)
+    p = bomb_module(ctx)
+    r = ctx.run(None, program=p, cache=cache, extra_env={"ZEROVM_COMPILE_MEMORY": str(256 * MIB)})
+    ctx.expect_refused(r, p, "ZEROVM_COMPILE_MEMORY", str(256 * MIB))
+    ctx.check(build_dirs(cache) == [], f"build directories left: {build_dirs(cache)}")
+    ctx.check(cache_entries(cache) == {}, f"an entry was stored: {cache_entries(cache)}")
+
+
+@case("compile jail: a module whose compile outlasts ZEROVM_COMPILE_TIMEOUT is refused, nothing left")
+def _(ctx):
+    cache = ctx.path("cache")
+    os.mkdir(cache, 0o700)
+    p = bomb_module(ctx)
+    r = ctx.run(None, program=p, cache=cache,
+                extra_env={"ZEROVM_COMPILE_TIMEOUT": "1", "ZEROVM_COMPILE_MEMORY": str(4096 * MIB)})
+    ctx.expect_refused(r, p, "ZEROVM_COMPILE_TIMEOUT", "1 s")
+    ctx.check(build_dirs(cache) == [], f"build directories left: {build_dirs(cache)}")
+
+
+@case("compile jail: bad limits are refused by name")
+def _(ctx):
+    cache = ctx.path("cache")
+    os.mkdir(cache, 0o700)
+    for var, val in (("ZEROVM_COMPILE_MEMORY", "lots"), ("ZEROVM_COMPILE_TIMEOUT", "0")):
+        r = ctx.run("hello", cache=cache, extra_env={var: val})
+        # A setting of the host, not the module's fault: a sandbox error.
+        ctx.failures = [f for f in ctx.failures if not f.startswith("exit state 'sandbox error")]
+        ctx.check(var in r.state and r.out == b"", f"{var}={val}: state '{r.state}'")
+        ctx.check(r.status not in (0, None), f"{var}={val}: zerovm exit status {r.status}")
+
+
+@case("compile jail: the compiler runs in other user/mount/net/pid namespaces seeing only /usr and its build; SIGKILL of zerovm kills it, the next run removes the build directory")
+def _(ctx):
+    cache = ctx.path("cache")
+    os.mkdir(cache, 0o700)
+    p = bomb_module(ctx)
+    ctx.run("hello", cache=cache)  # the manifest files; the bomb runs by hand below
+    manifest = open(ctx.path("manifest")).read().replace(ctx.prog("hello"), p)
+    ctx.write("manifest", manifest.encode(), 0o644)
+    env = dict(os.environ, ZEROVM_CACHE_DIR=cache, ZEROVM_COMPILE_TIMEOUT="600",
+               ZEROVM_COMPILE_MEMORY=str(4096 * MIB))
+    z = subprocess.Popen([ZEROVM, "--report=json", ctx.path("manifest")], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ctx.dir)
+    cc1 = None
+    try:
+        end = time.monotonic() + 120
+        while cc1 is None and z.poll() is None and time.monotonic() < end:
+            cc1 = next((c for c in proc_children(z.pid) if proc_comm(c) == "cc1"), None)
+            time.sleep(0.01)
+        if not ctx.check(cc1 is not None, f"no cc1 under zerovm (zerovm status {z.poll()})"):
+            return
+        views = {k: (proc_ns(z.pid, k), proc_ns(cc1, k)) for k in ("user", "mnt", "net", "pid", "ipc")}
+        same = [k for k, (a, b) in views.items() if a is None or a == b]
+        ctx.check(not same, f"cc1 shares zerovm's namespaces: {same}")
+        try:
+            root = sorted(os.listdir(f"/proc/{cc1}/root"))
+        except OSError as e:
+            root = [f"unreadable: {e}"]
+        extra = [n for n in root if n not in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32",
+                                              "dev", "build")]
+        ctx.check("usr" in root and "build" in root and not extra,
+                  f"cc1 sees more than /usr and its build: / holds {root}")
+        ctx.check(sorted(os.listdir(f"/proc/{cc1}/root/dev")) == ["null"],
+                  f"cc1's /dev: {os.listdir(f'/proc/{cc1}/root/dev')}")
+        userns = views["user"][1]
+        z.kill()
+        z.wait()
+        if userns == views["user"][0]:  # not jailed: is it still running?
+            left = [c for c in [cc1] if proc_comm(c)]
+        else:
+            end = time.monotonic() + 60
+            while in_namespace(userns) and time.monotonic() < end:
+                time.sleep(0.05)
+            left = in_namespace(userns)
+        ctx.check(not left, f"compiler processes outlived zerovm's SIGKILL: {[(c, proc_comm(c)) for c in left]}")
+    finally:
+        if z.poll() is None:
+            z.kill()
+            z.wait()
+        for c in ([cc1] if cc1 else []) + proc_children(z.pid):
+            try:
+                os.kill(c, 9)
+            except OSError:
+                pass
+    r = ctx.run("exit_code", ["return", "1"], cache=cache)
+    ctx.expect(r, "ok", 1)
+    ctx.check(build_dirs(cache) == [], f"the next compile left the killed run's build directory: "
+                                       f"{build_dirs(cache)}")
+
+
 def corrupt_cache_case(how):
     def fn(ctx):
         cache = ctx.path("cache")

@@ -140,7 +140,7 @@ static int null_std_fds(zvm_error_t *err)
     return 0;
 }
 
-static int drop_capabilities(zvm_error_t *err)
+int zvm__jail_drop_capabilities(zvm_error_t *err)
 {
     for (int cap = 0; cap <= 63; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
@@ -274,7 +274,7 @@ _Noreturn void zvm__jail_child(const zvm_jail_t *j)
         zvm__rootfs_build(j, &sources, &err) < 0 ||        /* new root, pivoted */
         isolate_identity(&err) < 0 ||                      /* host name, session */
         null_std_fds(&err) < 0 ||
-        drop_capabilities(&err) < 0)                       /* no caps, no_new_privs */
+        zvm__jail_drop_capabilities(&err) < 0)             /* no caps, no_new_privs */
         fail(j, &err);
     const zvm_jail_runner_t *runner = j->runner;
     if (runner) {

@@ -97,6 +97,11 @@ void zvm__jail_defaults(const zvm_session_t *s, zvm_jail_t *j);
 /* Child side (jail.c).  Never returns; reports a failure on sync_fd. */
 _Noreturn void zvm__jail_child(const zvm_jail_t *j);
 
+/* jail.c: drop every capability (bounding set, ambient, effective),
+ * lock the securebits (uid 0 gains none back on exec) and set
+ * no_new_privs.  Also used by the wasm compile jail. */
+int zvm__jail_drop_capabilities(zvm_error_t *err);
+
 /* rootfs.c, in the child.  Capture the host trees first (still with the
  * creator's file access), then build the new root and pivot into it (as the
  * inside user, with capabilities in the new namespaces only). */

@@ -28,7 +28,6 @@
 #include <nettle/sha2.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +40,6 @@
 #include "lib/cache.h"
 #include "lib/util.h"
 #include "zvm/locate.h"
-
-extern char **environ;
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
 #define CACHE_FORMAT "zerovm-wasm-cache/5"
@@ -194,25 +191,39 @@ static int entry_open_held(int dir, const char *name, uint64_t *initial_pages, b
 
 /* ---- building ----------------------------------------------------------- */
 
-/* Run argv with stderr into `errfile`; 0 when it exits 0, else -1 (the
- * caller reads errfile for the reason). */
-static int run_tool(char *const argv[], const char *errfile, zvm_error_t *err)
+/* The real path of a tool, which must be under /usr: the compile jail
+ * shows nothing else of the host. */
+static char *tool_inside(const char *path, zvm_error_t *err)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return zvm_error_errno(err, rc, "cannot run '%s'", argv[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return zvm_error_errno(err, errno, "waitpid");
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+    char *real = realpath(path, NULL);
+    if (!real) {
+        zvm_error_errno(err, errno, "cannot resolve '%s'", path);
+        return NULL;
+    }
+    if (strncmp(real, "/usr/", 5) != 0) {
+        zvm_error_set(err, EINVAL,
+                      "'%s' is outside /usr, the only host tree the compile jail shows", real);
+        free(real);
+        return NULL;
+    }
+    return real;
+}
+
+/* Run one tool in the compile jail; 0, or -1 with err (a limit, the jail)
+ * or with *failed set (the tool's complaint is in build_dir/errors);
+ * *limit is set when a limit of the compile was reached. */
+static int run_tool(const char *build_dir, char *const argv[], const zvm_compile_limits_t *l,
+                    uint64_t deadline, bool *failed, bool *limit, zvm_error_t *err)
+{
+    *failed = false;
+    int rc = zvm__compile_run(build_dir, argv, l, deadline, err);
+    if (rc == 1)
+        *failed = true;
+    /* Past a limit of the compile: the module is refused, as one that
+     * asks for too much. */
+    if (rc < 0 && (err->code == ENOMEM || err->code == ETIMEDOUT))
+        *limit = true;
+    return rc == 0 ? 0 : -1;
 }
 
 /* The first line of a tool's complaint that says something ("error:" if
@@ -451,22 +462,52 @@ static int append_trailer(const char *path, unsigned long initial_pages, zvm_err
     return 0;
 }
 
+/* A new build directory dir/build.XXXXXX, locked (exclusive flock on
+ * *lock) from before any pruner can see it: the cache's lock is held shared
+ * while it is made, and the pruner holds it exclusively, so an unlocked
+ * build directory is one whose maker is gone (is_temp, temps_locked). */
+static int make_build_dir(const char *dir, char tmp[4096], int *lock, zvm_error_t *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%.3000s/.lock", dir);
+    cleanup_close int cache_lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (cache_lock < 0 || flock(cache_lock, LOCK_SH) < 0)
+        return zvm_error_errno(err, errno, "cache: cannot take the lock");
+    snprintf(tmp, 4096, "%.3000s/build.XXXXXX", dir);
+    if (!mkdtemp(tmp))
+        return zvm_error_errno(err, errno, "cannot create a build directory in '%s'", dir);
+    *lock = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*lock < 0 || flock(*lock, LOCK_EX) < 0) {
+        int e = errno;
+        zvm_remove_tree_at(AT_FDCWD, tmp);
+        return zvm_error_errno(err, e, "cannot lock '%s'", tmp);
+    }
+    return 0;
+}
+
 /* Compile the module into dir/entry; *held receives the new entry, held
  * since before it had its name. */
 static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_t *t,
                  const char *key, const char *dir, const char *entry, int *held,
                  zvm_error_t *err, bool *invalid)
 {
-    char tmp[4096], wasm[4096], c[4096], so[4096], errfile[4096], incl[4096];
-    snprintf(tmp, sizeof tmp, "%.3000s/build.XXXXXX", dir);
-    if (!mkdtemp(tmp))
-        return zvm_error_errno(err, errno, "cannot create a build directory in '%s'", dir);
+    char tmp[4096], wasm[4096], so[4096], errfile[4096];
+    zvm_compile_limits_t limits;
+    if (zvm__compile_limits(&limits, err) < 0)
+        return -1;
+    uint64_t deadline = zvm_now_ns() + (uint64_t)limits.seconds * 1000000000ull;
+    cleanup_free char *wasm2c = tool_inside(t->wasm2c, err);
+    cleanup_free char *cc_path = wasm2c ? tool_inside(t->cc, err) : NULL;
+    if (!cc_path)
+        return -1;
+    cleanup_close int build_lock = -1;
+    if (make_build_dir(dir, tmp, &build_lock, err) < 0)
+        return -1;
     snprintf(wasm, sizeof wasm, "%.3050s/prog.wasm", tmp);
-    snprintf(c, sizeof c, "%.3050s/prog.c", tmp);
     snprintf(so, sizeof so, "%.3050s/prog.so", tmp);
     snprintf(errfile, sizeof errfile, "%.3050s/errors", tmp);
-    snprintf(incl, sizeof incl, "-I%.3050s", tmp);
     int ret = -1;
+    bool failed = false;
     unsigned char *plain = NULL;
     size_t plain_size = 0;
     if (zvm__wasm_module_prepare(module, size, &plain, &plain_size, err) < 0) {
@@ -481,13 +522,12 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
             goto out;
         }
     }
-    char *w2c[] = {t->wasm2c, wasm, "-o", c, "--module-name=" ZVM_WASM_MODULE_NAME, NULL};
-    zvm_error_t run_err = {0};
-    if (run_tool(w2c, errfile, &run_err) < 0) {
-        if (run_err.msg[0]) {
-            *err = run_err;
+    /* Paths as the jail shows them: the build directory is /build. */
+    char *w2c[] = {wasm2c, "/build/prog.wasm", "-o", "/build/prog.c",
+                   "--module-name=" ZVM_WASM_MODULE_NAME, NULL};
+    if (run_tool(tmp, w2c, &limits, deadline, &failed, invalid, err) < 0) {
+        if (!failed)
             goto out;
-        }
         char why[512];
         first_error(errfile, "wasm2c refused it", why, sizeof why);
         *invalid = true;
@@ -497,20 +537,17 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
     unsigned long initial_pages = 0;
     if (write_glue(tmp, key, &initial_pages, err, invalid) < 0)
         goto out;
-    char glue[4096];
-    snprintf(glue, sizeof glue, "%.3050s/glue.c", tmp);
     /* The module's own symbols stay inside the object; only the glue's
      * entry points are exported.  Imports resolve against zerovm. */
     /* -fno-math-errno: wasm has no errno, and f64.sqrt becomes one
      * instruction; libm for the float operations wasm2c calls out to. */
-    char *cc[] = {t->cc, "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
-                  "-fno-math-errno", "-Wl,-z,now", "-Wl,-z,noexecstack", incl, "-o", so, c,
-                  glue, "-lm", NULL};
-    if (run_tool(cc, errfile, &run_err) < 0) {
-        if (run_err.msg[0]) {
-            *err = run_err;
+    char *cc[] = {cc_path, "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
+                  "-fno-strict-aliasing", "-fno-math-errno", "-Wl,-z,now", "-Wl,-z,noexecstack",
+                  "-I/build", "-o", "/build/prog.so", "/build/prog.c", "/build/glue.c", "-lm",
+                  NULL};
+    if (run_tool(tmp, cc, &limits, deadline, &failed, invalid, err) < 0) {
+        if (!failed)
             goto out;
-        }
         char which[600], why[512];
         if (conflicting_import(errfile, which, sizeof which)) {
             *invalid = true;
@@ -558,7 +595,8 @@ static bool is_build_dir(const char *name)
     return strncmp(name, "build.", 6) == 0;
 }
 
-static const zvm_cache_kind_t objects_kind = {.is_entry = is_object_name, .is_temp = is_build_dir};
+static const zvm_cache_kind_t objects_kind = {
+    .is_entry = is_object_name, .is_temp = is_build_dir, .temps_locked = true};
 
 int zvm__wasm_object(const unsigned char *module, size_t size, const char *cache_dir,
                      zvm_wasm_object_t *obj, zvm_error_t *err)

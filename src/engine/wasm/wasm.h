@@ -125,6 +125,33 @@ extern const unsigned zvm_wasm_nimports;
 int zvm__wasm_module_prepare(const unsigned char *module, size_t size, unsigned char **out,
                              size_t *out_size, zvm_error_t *err);
 
+/* ---- compile.c: the compile jail --------------------------------------------- */
+
+/* Limits of one module's compile (wasm2c and cc together), whatever the
+ * manifest: bytes of address space for each process, seconds of CPU time
+ * for each process and of wall-clock time for the whole compile. */
+#define ZVM_COMPILE_MEMORY_ENV "ZEROVM_COMPILE_MEMORY"
+#define ZVM_COMPILE_TIMEOUT_ENV "ZEROVM_COMPILE_TIMEOUT"
+#define ZVM_COMPILE_MEMORY_DEFAULT (1ull << 30)
+#define ZVM_COMPILE_TIMEOUT_DEFAULT 60u
+typedef struct zvm_compile_limits {
+    uint64_t memory;
+    unsigned seconds;
+} zvm_compile_limits_t;
+
+/* The limits from the environment, else the defaults; -1 with err naming
+ * the variable when one is not a number. */
+int zvm__compile_limits(zvm_compile_limits_t *l, zvm_error_t *err);
+
+/* Run argv (argv[0] an absolute path under /usr; paths of the build under
+ * /build) in the compile jail, with build_dir read-write at /build and the
+ * tool's stdout and stderr in build_dir/errors.  0 when it exits 0, 1 when
+ * it fails (errors says why), -1 with err when the jail cannot be set up
+ * or a limit was reached (the message names it); killed at deadline_ns
+ * (CLOCK_MONOTONIC, zvm_now_ns). */
+int zvm__compile_run(const char *build_dir, char *const argv[], const zvm_compile_limits_t *l,
+                     uint64_t deadline_ns, zvm_error_t *err);
+
 /* ---- cache.c: the compiled object ---------------------------------------- */
 
 typedef struct zvm_wasm_tools {
