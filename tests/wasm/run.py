@@ -646,6 +646,14 @@ def _(ctx):
     ctx.check(r.report.get("user_rc") != 9, "the program ran (rc 9)")
 
 
+@case("start function: Memory caps the linear memory from its first instruction; peak memory shows it")
+def _(ctx):
+    r = ctx.run("start_grow", memory=64 * MIB)
+    ctx.expect(r, "ok", 0)
+    peak = r.report.get("peak_memory") or 0
+    ctx.check(0 < peak <= 64 * MIB, f"peak memory {peak}, expected at most Memory ({64 * MIB})")
+
+
 # ==== the compile cache =======================================================
 
 def cache_entries(cache):

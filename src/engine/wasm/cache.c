@@ -42,7 +42,7 @@
 #include "zvm/locate.h"
 
 /* Changes whenever the generated glue or the runtime ABI changes. */
-#define CACHE_FORMAT "zerovm-wasm-cache/5"
+#define CACHE_FORMAT "zerovm-wasm-cache/6"
 #define TRAILER_MAGIC "ZVMWASM2"
 
 typedef struct trailer {
@@ -543,6 +543,8 @@ static int build(const unsigned char *module, size_t size, const zvm_wasm_tools_
      * instruction; libm for the float operations wasm2c calls out to. */
     char *cc[] = {cc_path, "-O2", "-fPIC", "-shared", "-fvisibility=hidden",
                   "-fno-strict-aliasing", "-fno-math-errno", "-Wl,-z,now", "-Wl,-z,noexecstack",
+                  /* The memory is allocated capped at Memory (guest.c). */
+                  "-Dwasm_rt_allocate_memory=zvm_wasm_allocate_memory",
                   "-I/build", "-o", "/build/prog.so", "/build/prog.c", "/build/glue.c", "-lm",
                   NULL};
     if (run_tool(tmp, cc, &limits, deadline, &failed, invalid, err) < 0) {

@@ -8,8 +8,11 @@
  *                            trap handlers; the host functions' context.
  *                            zerovm's own process never loads the object.
  *   zvm__wasm_guest_run      (jailed child, under the wasm filter and the
- *                            limits) instantiate, cap the linear memory at
- *                            Memory, call _start, exit
+ *                            limits) instantiate with the linear memory
+ *                            capped at Memory from its allocation (the
+ *                            object calls zvm_wasm_allocate_memory), so
+ *                            the start function is bounded too; call
+ *                            _start, exit
  *
  * A trap is a signal or a longjmp back into zvm__wasm_guest_run: the child
  * tells the supervisor which trap it was and exits.  Every run is its own
@@ -123,6 +126,28 @@ static void tell(int sync_fd, char type, const char *text)
 static zvm_wasm_guest_t *volatile running;
 static volatile int running_sync_fd = -1;
 
+/* Memory from the manifest, in pages: the cap on every linear memory from
+ * its allocation on, so it holds for the start function too (which
+ * wasm2c runs inside instantiation). */
+static uint64_t memory_cap = UINT32_MAX;
+
+void zvm_wasm_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages)
+{
+    if (initial_pages > memory_cap) {
+        char msg[ZVM_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg,
+                 "the module needs %llu bytes of linear memory at start, more than Memory "
+                 "(%llu)",
+                 (unsigned long long)initial_pages * PAGE_SIZE,
+                 (unsigned long long)memory_cap * PAGE_SIZE);
+        tell(running_sync_fd, ZVM_SYNC_REFUSED, msg);
+        _exit(127);
+    }
+    /* memory.grow fails past it, as it would on a machine that has no more. */
+    wasm_rt_allocate_memory(mem, initial_pages,
+                            max_pages > memory_cap ? (uint32_t)memory_cap : max_pages);
+}
+
 _Noreturn void zvm__wasm_guest_run(zvm_wasm_guest_t *g, int sync_fd)
 {
     running = g;
@@ -133,11 +158,12 @@ _Noreturn void zvm__wasm_guest_run(zvm_wasm_guest_t *g, int sync_fd)
         _exit(0);
     }
     const zvm_wasm_entry_t *e = &running->entry;
+    uint64_t cap = running->session->manifest.memory / PAGE_SIZE;
+    memory_cap = cap;
     e->instantiate(running->instance, running->ctx);
     wasm_rt_memory_t *mem = e->memory(running->instance);
-    /* Memory from the manifest caps the linear memory: memory.grow fails
-     * past it, as it would on a machine that has no more. */
-    uint64_t cap = running->session->manifest.memory / PAGE_SIZE;
+    /* zvm_wasm_allocate_memory capped it already; a second look costs
+     * nothing. */
     if (mem->pages > cap) {
         char msg[ZVM_ERROR_MSG_MAX];
         snprintf(msg, sizeof msg,

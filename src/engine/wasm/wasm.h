@@ -125,6 +125,12 @@ extern const unsigned zvm_wasm_nimports;
 int zvm__wasm_module_prepare(const unsigned char *module, size_t size, unsigned char **out,
                              size_t *out_size, zvm_error_t *err);
 
+/* guest.c: what a compiled object calls instead of wasm2c's
+ * wasm_rt_allocate_memory (cache.c compiles with -D): the memory capped at
+ * Memory before any of the module's code runs; an initial size past it is
+ * refused there. */
+void zvm_wasm_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages);
+
 /* ---- compile.c: the compile jail --------------------------------------------- */
 
 /* Limits of one module's compile (wasm2c and cc together), whatever the
