@@ -241,7 +241,7 @@ class Ctx:
     def run(self, prog, args=(), *, timeout=20, memory=256 * MIB, channels=(), env=(), fstab=(),
             time_seconds=None, seed=None, stdin_uri="/dev/stdin", stdin_limits="8192,8192",
             text_report=False, engine=None, program=None, cache=None, outer=OUTER, argv0=None,
-            raw_args=None, stdout_etag=0, extra_env=None):
+            raw_args=None, stdout_etag=0, extra_env=None, wrap=()):
         """Run a program under zerovm.  prog: a module name in PROGS (or
         'native_x'); program: an explicit host path instead.  channels:
         extra Channel values (uri,alias,...), after stdin, stdout, stderr,
@@ -279,7 +279,7 @@ class Ctx:
         if engine:
             cmd.append(f"--engine={engine}")
         cmd.append(manifest)
-        cmd = [TIMEOUT_BIN, "-k", "5", str(outer)] + cmd
+        cmd = [TIMEOUT_BIN, "-k", "5", str(outer)] + list(wrap) + cmd
         envv = dict(os.environ, ZEROVM_CACHE_DIR=cache or CACHE)
         envv["ZVM_HOST_SECRET_ENV"] = "HOST-ENV-MUST-NOT-LEAK"
         envv.update(extra_env or {})
@@ -841,6 +841,22 @@ def _(ctx):
         ctx.check(r.status not in (0, None), f"{var}={val}: zerovm exit status {r.status}")
 
 
+@case("compile jail: an unprivileged caller compiles and runs a module (its own uid mapped inside)")
+def _(ctx):
+    if os.geteuid() != 0:
+        r = ctx.run("hello", cache=ctx.path("cache"))
+    else:
+        r = ctx.run("hello", cache=ctx.path("cache"),
+                    wrap=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+    ctx.expect(r, "ok", 0)
+    ctx.check(r.out == b"hello from wasm\n", f"stdout {r.out!r}")
+    entries = glob.glob(os.path.join(ctx.path("cache"), "wasm", "*.so"))
+    ctx.check(len(entries) == 1 and all(os.stat(e).st_uid == os.geteuid() or os.geteuid() == 0
+                                        and os.stat(e).st_uid != 0 for e in entries),
+              f"the entry is not the caller's: {[(e, os.stat(e).st_uid) for e in entries]}")
+    ctx.check(build_dirs(ctx.path("cache")) == [], f"build directories left: {build_dirs(ctx.path('cache'))}")
+
+
 @case("compile jail: the compiler runs in other user/mount/net/pid namespaces seeing only /usr and its build; SIGKILL of zerovm kills it, the next run removes the build directory")
 def _(ctx):
     cache = ctx.path("cache")
@@ -874,6 +890,19 @@ def _(ctx):
                   f"cc1 sees more than /usr and its build: / holds {root}")
         ctx.check(sorted(os.listdir(f"/proc/{cc1}/root/dev")) == ["null"],
                   f"cc1's /dev: {os.listdir(f'/proc/{cc1}/root/dev')}")
+        status = {}
+        with open(f"/proc/{cc1}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                status[k] = v.strip()
+        ctx.check(status.get("Seccomp") == "2" and status.get("NoNewPrivs") == "1"
+                  and int(status.get("CapEff", "1"), 16) == 0 and int(status.get("CapBnd", "1"), 16) == 0,
+                  f"cc1 is not confined: Seccomp {status.get('Seccomp')}, NoNewPrivs "
+                  f"{status.get('NoNewPrivs')}, CapEff {status.get('CapEff')}, CapBnd {status.get('CapBnd')}")
+        with open(f"/proc/{cc1}/limits") as f:
+            limits = f.read()
+        ctx.check(re.search(rf"Max address space\s+{4096 * MIB}\s", limits) is not None,
+                  f"cc1's address space is not ZEROVM_COMPILE_MEMORY: {limits}")
         userns = views["user"][1]
         z.kill()
         z.wait()
