@@ -309,7 +309,14 @@ _Noreturn static void run_leader(pid_t zerovm, int out, const char *build_dir, c
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != zerovm)
         _exit(127);
     setpgid(0, 0);
-    /* Nothing of zerovm's stays open here but the result pipe. */
+    /* Nothing of zerovm's stays open here but the result pipe: not even
+     * its standard descriptors (a caller waiting for their end would wait
+     * for the compile). */
+    if (out <= 2 && (out = fcntl(out, F_DUPFD_CLOEXEC, 3)) < 0)
+        _exit(127);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        tell_fail(out, "cannot open /dev/null", errno);
     if (out > 3)
         syscall(SYS_close_range, 3, out - 1, 0);
     syscall(SYS_close_range, out + 1, ~0u, 0);
