@@ -1396,6 +1396,10 @@ def _(ctx):
     ctx.expect_clean(r)
     ctx.check(r.count("BLOCKED") == 3, f"{r.count('BLOCKED')} of 3 refused")
     ctx.check(ctx.read("output.txt") == b"1234", f"output {ctx.read('output.txt')!r}")
+    # two of its own so far (prctl, seccomp TSYNC): two more, then ENOMEM
+    ctx.check(r.has("INFO 2 more filters, then ENOMEM"),
+              "own filters are not bounded at 4 a process: "
+              + "; ".join(l for l in r.lines if "more filters" in l))
 
 
 def nodump_case(mode):

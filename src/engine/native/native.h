@@ -48,6 +48,8 @@
 #define ZVM_NOBODY_ID ZVM_IMAGE_ROOT_OWNER /* outside id used when started as root */
 #define ZVM_NPROC_LIMIT 64u                /* processes + threads inside */
 #define ZVM_SIGPENDING_LIMIT 128u          /* queued signals + POSIX timers inside */
+#define ZVM_JAIL_FILTERS 2u                /* the policy and the notify filter */
+#define ZVM_OWN_FILTERS_MAX 4u             /* seccomp filters a process may stack on them */
 #define ZVM_PIPE_MAX_BYTES 65536u          /* a pipe's default and largest size */
 #define ZVM_ATTACH_DIR "/tmp"              /* where the new root is attached before pivot */
 

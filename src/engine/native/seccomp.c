@@ -3,8 +3,9 @@
  * Installing the native engine's seccomp filters in the child.  The BPF
  * programs were compiled at build time from seccomp_rules.c (libseccomp)
  * into seccomp_bpf.h; here they are only handed to the kernel: first the
- * notify filter (its listener goes to the supervisor), then the policy,
- * which refuses another listener.  A wasm program gets its own, far
+ * policy, then the notify filter, whose listener goes to the supervisor
+ * (the notify filter sends every later seccomp() there: no second
+ * listener, and a bounded number of the program's own filters).  A wasm program gets its own, far
  * tighter policy: the compiled module makes no system calls of its own,
  * only the host functions do (file and channel I/O, clocks, memory).
  */
@@ -29,15 +30,13 @@ int zvm__seccomp_load(bool wasm, int *listener, zvm_error_t *err)
     const struct sock_filter *policy = wasm ? zvm_wasm_policy_filter : zvm_policy_filter;
     size_t len = wasm ? sizeof zvm_wasm_policy_filter / sizeof zvm_wasm_policy_filter[0]
                       : sizeof zvm_policy_filter / sizeof zvm_policy_filter[0];
+    if (install(policy, len, 0) < 0)
+        return zvm_error_errno(err, errno, "cannot load the seccomp filter");
     long fd = install(zvm_notify_filter, sizeof zvm_notify_filter / sizeof zvm_notify_filter[0],
                       SECCOMP_FILTER_FLAG_NEW_LISTENER);
     if (fd < 0)
         return zvm_error_errno(err, errno,
                                "cannot load the seccomp notify filter (Linux 5.5 or later is needed)");
-    if (install(policy, len, 0) < 0) {
-        close((int)fd);
-        return zvm_error_errno(err, errno, "cannot load the seccomp filter");
-    }
     *listener = (int)fd;
     return 0;
 }

@@ -213,16 +213,13 @@ static int build_policy(scmp_filter_ctx ctx, zvm_error_t *err)
         return -1;
     /* Filters of the program's own (chromium's and systemd's sandboxes
      * add some) may stack on ours, by prctl(PR_SET_SECCOMP) or seccomp():
-     * a filter only ever makes a call stricter.  A listener of its own may
-     * not: its filter, newer than ours, would take the notifications of
-     * equal precedence before our supervisor (pipes and socketpairs past
-     * the budget, forks it would not see), so NEW_LISTENER is EPERM. */
-    struct scmp_arg_cmp no_listener[] = {
-        SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)};
-    struct scmp_arg_cmp listener[] = {SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                                                 SECCOMP_FILTER_FLAG_NEW_LISTENER)};
-    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1, no_listener, err) < 0 ||
-        add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(seccomp), 1, listener, err) < 0)
+     * a filter only ever makes a call stricter.  Both go to the supervisor
+     * (the notify filter), which refuses a listener of the program's own
+     * (its filter, newer than ours, would take the notifications of equal
+     * precedence before our supervisor) and counts the filters, kernel
+     * memory outside RLIMIT_AS.  Allowed here, since the notify filter
+     * itself is installed after this one, with NEW_LISTENER. */
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0, NULL, err) < 0)
         return -1;
     /* sync() and syncfs() would make the host flush its disks; inside a
      * sandbox they promise nothing (a channel's bytes are the supervisor's
@@ -296,6 +293,12 @@ static int build_wasm_policy(scmp_filter_ctx ctx, zvm_error_t *err)
     for (size_t i = 0; i < sizeof wasm_allowed / sizeof wasm_allowed[0]; i++)
         if (add(ctx, SCMP_ACT_ALLOW, wasm_allowed[i], 0, NULL, err) < 0)
             return -1;
+    /* The notify filter is installed after this one, with a listener;
+     * any later seccomp() goes to the supervisor, which refuses it. */
+    struct scmp_arg_cmp listener[] = {SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                                                 SECCOMP_FILTER_FLAG_NEW_LISTENER)};
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1, listener, err) < 0)
+        return -1;
     /* The limits are set after the filter (limits.c), on the child itself. */
     struct scmp_arg_cmp self[] = {SCMP_A0_32(SCMP_CMP_EQ, 0)};
     if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, self, err) < 0 ||
@@ -351,6 +354,13 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socketpair), 0, NULL, err) < 0 ||
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe), 0, NULL, err) < 0 ||
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(pipe2), 0, NULL, err) < 0)
+        return -1;
+    /* New filters of the program's own: the supervisor refuses a listener
+     * and counts them (at most ZVM_OWN_FILTERS_MAX a process). */
+    struct scmp_arg_cmp set_filter[] = {SCMP_A0_32(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER)};
+    struct scmp_arg_cmp set_seccomp[] = {SCMP_A0_32(SCMP_CMP_EQ, PR_SET_SECCOMP)};
+    if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(seccomp), 1, set_filter, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(prctl), 1, set_seccomp, err) < 0)
         return -1;
     /* sysinfo(2) is answered by the supervisor with the sandbox's figures
      * (Memory, its processes, its age), not the host's. */

@@ -1009,6 +1009,34 @@ static long do_sysinfo(sup_t *sp, uint64_t addr)
     return mem_io(sp, &si, sizeof si, addr, true) == (ssize_t)sizeof si ? 0 : -EFAULT;
 }
 
+/* seccomp(SECCOMP_SET_MODE_FILTER) and prctl(PR_SET_SECCOMP).  A listener
+ * of the program's own would take notifications before ours: EPERM.  Each
+ * filter it stacks costs kernel memory no limit of the sandbox sees, so a
+ * process may hold ZVM_OWN_FILTERS_MAX of its own (inherited ones
+ * included) on the jail's; past that, ENOMEM, the kernel's own answer to
+ * too long a chain.  The caller is blocked while its notification is
+ * valid, so the count read is its own. */
+static long do_own_filter(sup_t *sp, bool *cont)
+{
+    const struct seccomp_data *d = &sp->req->data;
+    if (d->nr == SYS_seccomp && (d->args[1] & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+        return -EPERM;
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)sp->req->pid);
+    long n = -1;
+    if (read_proc(path, buf, sizeof buf) == 0) {
+        const char *f = strstr(buf, "\nSeccomp_filters:");
+        if (f)
+            n = strtol(f + sizeof "\nSeccomp_filters:" - 1, NULL, 10);
+    }
+    if (!notif_valid(sp))
+        return 0; /* the caller is gone */
+    if (n < 0 || n >= (long)(ZVM_JAIL_FILTERS + ZVM_OWN_FILTERS_MAX))
+        return -ENOMEM;
+    *cont = true;
+    return 0;
+}
+
 static long handle(sup_t *sp, task_t *task, bool *cont)
 {
     const struct seccomp_data *d = &sp->req->data;
@@ -1057,6 +1085,9 @@ static long handle(sup_t *sp, task_t *task, bool *cont)
         return do_copy(sp, t, -1, 0, cont);
     case SYS_sysinfo:
         return do_sysinfo(sp, a[0]);
+    case SYS_seccomp:
+    case SYS_prctl:
+        return do_own_filter(sp, cont);
     default:
         break;
     }

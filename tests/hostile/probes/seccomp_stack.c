@@ -7,7 +7,9 @@
  * forbids.
  * Expected: extra filters only ever restrict: NEW_LISTENER fails with
  * EPERM, socket() still fails, the write quota of /dev/output (put_size 4)
- * still holds (host file exactly "1234").
+ * still holds (host file exactly "1234").  Then filters are added until
+ * one fails: a process holds at most 4 of its own (ENOMEM after that),
+ * since each is kernel memory that Memory does not count.
  */
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -35,6 +37,11 @@ int main(void)
     if (fd < 0 || write(fd, "1234", 4) != 4)
         say("FAIL write 4 bytes: %s\n", ename(errno));
     EXPECT_ERRNO("write past put_size after our filter", write(fd, "5", 1), EDQUOT);
+    /* Each filter is kernel memory outside Memory: keep adding them. */
+    int more = 0;
+    while (more < 10000 && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+        more++;
+    say("INFO %d more filters, then %s\n", more, ename(errno));
     done();
     return 0;
 }
