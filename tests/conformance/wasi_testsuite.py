@@ -43,6 +43,11 @@ TIMEOUT_BIN = shutil.which("timeout")
 OUTER = 300       # the first run of a module compiles it
 PROGRAM_TIMEOUT = 60
 MEMORY = 512 << 20
+try:
+    import pwd
+    NOBODY = (pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+except (ImportError, KeyError):
+    NOBODY = (65534, 65534)
 
 
 def conformance_dir():
@@ -82,13 +87,20 @@ def load_spec(wasm):
 
 
 def fresh_tree(src, dst):
-    """A writable copy of a fixture directory (the originals are read-only;
-    the program runs as an unprivileged user of its own)."""
+    """A writable copy of a fixture directory (the originals are read-only).
+    Owned by the caller, whom the jail maps to its user 1000; under root the
+    jail's user is nobody, and an overlay cannot copy up a directory whose
+    owner has no name in the sandbox (EOVERFLOW), so the copy is nobody's."""
     shutil.copytree(src, dst, symlinks=True)
+    owner = NOBODY if os.geteuid() == 0 else None
     for d, dirs, files in os.walk(dst):
         os.chmod(d, 0o777)
+        if owner:
+            os.lchown(d, *owner)
         for f in files:
             p = os.path.join(d, f)
+            if owner:
+                os.lchown(p, *owner)
             if not os.path.islink(p):
                 os.chmod(p, 0o666)
 
