@@ -1176,6 +1176,38 @@ def _(ctx):
     ctx.expect_lines(r, "INFO fails 0")
 
 
+def wasi_fs_case(mode, checks):
+    def run(ctx):
+        r = ctx.run("wasi_fs", [mode])
+        ctx.expect(r, "ok", 0)
+        ctx.expect_clean(r)
+        for line in r.lines:
+            ctx.check(not line.startswith("FAIL"), line)
+        ctx.check(r.count("OK ") == checks, f"{r.count('OK ')} of {checks} checks passed")
+        ctx.expect_lines(r, "INFO fails 0")
+    return run
+
+
+@case("wasi fs preopen: fd 3 is a live directory (readdir, filestat), also after 20 opens; closing it closes no file of the program's")
+def _(ctx):
+    wasi_fs_case("preopen", 10)(ctx)
+
+
+@case("wasi fs dotdot: '..' resolved by the kernel beneath the directory (file/.. ENOTDIR, missing/.. ENOENT, link/../x), escapes ENOTCAPABLE")
+def _(ctx):
+    wasi_fs_case("dotdot", 29)(ctx)
+
+
+@case("wasi fs rename: a directory descriptor keeps its directory after a rename and a new one under the old name")
+def _(ctx):
+    wasi_fs_case("rename", 13)(ctx)
+
+
+@case("wasi fs rights: each call needs its right, rights only shrink, inheriting rights bound new descriptors, directories never opened for writing")
+def _(ctx):
+    wasi_fs_case("rights", 39)(ctx)
+
+
 @case("fs view: one preopen '/', channel aliases under /dev, std descriptors")
 def _(ctx):
     r = ctx.run("fs_view", ["/dev/input", "/dev/output", "/dev/nothing-here"],

@@ -272,6 +272,10 @@ static const int wasm_allowed[] = {
     SCMP_SYS(openat), SCMP_SYS(mkdirat), SCMP_SYS(unlinkat), SCMP_SYS(renameat),
     SCMP_SYS(renameat2), SCMP_SYS(readlinkat), SCMP_SYS(symlinkat), SCMP_SYS(linkat),
     SCMP_SYS(utimensat), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
+    /* WASI paths resolve beneath their directory (RESOLVE_BENEATH).  The
+     * supervisor does not see openat2's path: wasi.c opens channel aliases
+     * with openat, by absolute path. */
+    SCMP_SYS(openat2),
     /* linear memory (memory.grow is an mprotect) and the host's heap */
     SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap), SCMP_SYS(madvise),
     SCMP_SYS(brk),

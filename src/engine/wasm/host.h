@@ -16,6 +16,7 @@
 #define ZVM_ENGINE_WASM_HOST_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wasm.h"
@@ -30,13 +31,25 @@ uint8_t *zvm__wasm_mem(const zvm_wasm_ctx_t *ctx, uint32_t ptr, uint64_t len);
  * anything unknown becomes IO. */
 uint16_t zvm__wasm_errno(int host_errno);
 
-/* The path resolution every path_* call goes through, for the fuzz target
- * (fuzz/fuzz_wasi_path.c): the program's path [ptr, ptr + len) relative to
- * directory fd `dirfd`, folded lexically ("." and empty components
- * dropped, ".." never above the directory) into the absolute path out;
- * 0 or a WASI errno. */
-uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr, uint32_t len,
-                           char out[PATH_MAX]);
+/* Where a path_* call acts: the host directory holding the last component
+ * of the program's path, found by the kernel beneath the WASI directory
+ * (openat2, RESOLVE_BENEATH), and that component (trailing '/' kept; "."
+ * when the path ends in ".."). */
+typedef struct zvm_wasi_path {
+    int dir;                           /* a host directory descriptor */
+    bool owned;                        /* dir was opened for this path: release closes it */
+    char name[PATH_MAX];
+} zvm_wasi_path_t;
+
+/* The resolution every name-level path_* call goes through, for the fuzz
+ * target too (fuzz/fuzz_wasi_path.c): the program's path [ptr, ptr + len)
+ * relative to WASI directory fd `dirfd`, which must hold `right`; 0 or a
+ * WASI errno (NOTCAPABLE for an absolute path or one that leaves the
+ * directory, by "..", an absolute symbolic link or one that climbs).
+ * Release *out in both cases. */
+uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint64_t right, uint32_t ptr,
+                           uint32_t len, zvm_wasi_path_t *out);
+void zvm__wasi_path_release(zvm_wasi_path_t *p);
 
 /* ---- wasi_snapshot_preview1 (wasi.c) -------------------------------------- */
 

@@ -8,15 +8,22 @@
  *  - the descriptor table ctx->fds: WASI numbers are ours, each entry holds
  *    a host descriptor (a real one, or a virtual channel descriptor that the
  *    supervisor serves); fds 0-2 borrow the process's 0-2, fd 3 is the one
- *    preopened directory, shown to the program as "/";
- *  - path resolution: a WASI path is relative to a directory fd; it is
- *    joined to that directory's absolute path and folded lexically ("." and
- *    "..", repeated '/'), and refused with NOTCAPABLE when absolute or when
- *    it climbs above the directory.  The host call gets the absolute result
- *    (openat(AT_FDCWD, "/abs")), because the supervisor recognises channel
- *    aliases by absolute path.  The lexical check is WASI's semantics, not
- *    the sandbox: a symbolic link can still lead anywhere in the jail, and
- *    the jail is the boundary;
+ *    preopened directory, shown to the program as "/", its host directory
+ *    opened on first use (the jail closes the child's descriptors after
+ *    the context is made); every directory entry holds a real directory
+ *    descriptor, so a renamed directory stays the one it was;
+ *  - rights: each call checks the rights it needs on its descriptor
+ *    (NOTCAPABLE otherwise), fd_fdstat_set_rights only drops rights, and
+ *    path_open gives at most the directory's inheriting rights, cut to what
+ *    a file or a directory can do; the host open mode only follows them (a
+ *    directory is always opened read-only, and asked for writing is
+ *    ISDIR);
+ *  - path resolution: the kernel resolves a WASI path beneath its
+ *    directory's descriptor (openat2, RESOLVE_BENEATH: ".." is the file
+ *    system's, symbolic links are followed, and whatever would leave the
+ *    directory is NOTCAPABLE); only channel aliases, which the supervisor
+ *    recognises by absolute path, are opened by their absolute path (the
+ *    directory's path when opened, joined to the program's path);
  *  - the memory rule: every (pointer, length) from the program is checked
  *    against the linear memory with 64-bit arithmetic before any byte is
  *    touched and before any side effect, so a bad pointer fails with FAULT
@@ -36,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -50,6 +58,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "lib/util.h"
 
 /* ---- WASI numbers (wasi/api.h) ---------------------------------------- */
 
@@ -100,15 +109,49 @@ enum { FT_UNKNOWN = 0, FT_BLOCK = 1, FT_CHAR = 2, FT_DIR = 3, FT_REG = 4,
 #define FST_MTIM     (1u << 2)
 #define FST_MTIM_NOW (1u << 3)
 
-#define R_FD_DATASYNC          (1ull << 0)
-#define R_FD_READ              (1ull << 1)
-#define R_FD_SEEK              (1ull << 2)
-#define R_FD_TELL              (1ull << 5)
-#define R_FD_WRITE             (1ull << 6)
-#define R_FD_ALLOCATE          (1ull << 8)
-#define R_FD_READDIR           (1ull << 14)
-#define R_FD_FILESTAT_SET_SIZE (1ull << 22)
-#define R_ALL                  ((1ull << 30) - 1)  /* every right preview1 defines */
+#define R_FD_DATASYNC             (1ull << 0)
+#define R_FD_READ                 (1ull << 1)
+#define R_FD_SEEK                 (1ull << 2)
+#define R_FD_FDSTAT_SET_FLAGS     (1ull << 3)
+#define R_FD_SYNC                 (1ull << 4)
+#define R_FD_TELL                 (1ull << 5)
+#define R_FD_WRITE                (1ull << 6)
+#define R_FD_ADVISE               (1ull << 7)
+#define R_FD_ALLOCATE             (1ull << 8)
+#define R_PATH_CREATE_DIRECTORY   (1ull << 9)
+#define R_PATH_CREATE_FILE        (1ull << 10)
+#define R_PATH_LINK_SOURCE        (1ull << 11)
+#define R_PATH_LINK_TARGET        (1ull << 12)
+#define R_PATH_OPEN               (1ull << 13)
+#define R_FD_READDIR              (1ull << 14)
+#define R_PATH_READLINK           (1ull << 15)
+#define R_PATH_RENAME_SOURCE      (1ull << 16)
+#define R_PATH_RENAME_TARGET      (1ull << 17)
+#define R_PATH_FILESTAT_GET       (1ull << 18)
+#define R_PATH_FILESTAT_SET_SIZE  (1ull << 19)
+#define R_PATH_FILESTAT_SET_TIMES (1ull << 20)
+#define R_FD_FILESTAT_GET         (1ull << 21)
+#define R_FD_FILESTAT_SET_SIZE    (1ull << 22)
+#define R_FD_FILESTAT_SET_TIMES   (1ull << 23)
+#define R_PATH_SYMLINK            (1ull << 24)
+#define R_PATH_REMOVE_DIRECTORY   (1ull << 25)
+#define R_PATH_UNLINK_FILE        (1ull << 26)
+#define R_POLL_FD_READWRITE       (1ull << 27)
+#define R_SOCK_SHUTDOWN           (1ull << 28)
+#define R_SOCK_ACCEPT             (1ull << 29)
+#define R_ALL                     ((1ull << 30) - 1)  /* every right preview1 defines */
+/* What a directory can do, and what anything else can: the base rights of
+ * a descriptor path_open makes are cut to its kind. */
+#define R_DIR (R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_ADVISE | R_PATH_CREATE_DIRECTORY | \
+               R_PATH_CREATE_FILE | R_PATH_LINK_SOURCE | R_PATH_LINK_TARGET | R_PATH_OPEN | \
+               R_FD_READDIR | R_PATH_READLINK | R_PATH_RENAME_SOURCE | R_PATH_RENAME_TARGET | \
+               R_PATH_FILESTAT_GET | R_PATH_FILESTAT_SET_SIZE | R_PATH_FILESTAT_SET_TIMES | \
+               R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R_PATH_SYMLINK | \
+               R_PATH_REMOVE_DIRECTORY | R_PATH_UNLINK_FILE | R_POLL_FD_READWRITE)
+#define R_FILE (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | \
+                R_FD_TELL | R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET | \
+                R_FD_FILESTAT_SET_SIZE | R_FD_FILESTAT_SET_TIMES | R_POLL_FD_READWRITE | \
+                R_SOCK_SHUTDOWN | R_SOCK_ACCEPT)
 
 enum { EV_CLOCK = 0, EV_FD_READ = 1, EV_FD_WRITE = 2 };
 #define SUBCLOCK_ABSTIME (1u << 0)
@@ -295,6 +338,38 @@ static int fd_alloc(const zvm_wasm_ctx_t *ctx)
     return -1;
 }
 
+static int dir_host(zvm_wasm_fd_t *d);
+
+/* Does entry f hold every right in `need`?  NOTCAPABLE when not, except
+ * that a positioned or seeking call on what cannot seek (a pipe, a
+ * terminal: rights without SEEK from the start) is SPIPE as on Linux. */
+static uint32_t rights_check(const zvm_wasm_fd_t *f, uint64_t need)
+{
+    uint64_t missing = need & ~f->rights_base;
+    if (!missing)
+        return 0;
+    if (missing == R_FD_SEEK && f->kind == ZVM_WASM_FD_FILE && f->filetype != FT_REG &&
+        f->filetype != FT_BLOCK)
+        return WE_SPIPE;
+    return WE_NOTCAPABLE;
+}
+
+/* The entry of `fd` for a call that needs `need`, with its host descriptor
+ * ready (a directory's is opened on first use): 0 or a WASI errno. */
+static uint32_t fd_use(zvm_wasm_ctx_t *ctx, uint32_t fd, uint64_t need, zvm_wasm_fd_t **out)
+{
+    zvm_wasm_fd_t *f = fd_get(ctx, fd);
+    if (!f)
+        return WE_BADF;
+    uint32_t rc = rights_check(f, need);
+    if (rc)
+        return rc;
+    if (f->kind == ZVM_WASM_FD_DIR && dir_host(f) < 0)
+        return err();
+    *out = f;
+    return 0;
+}
+
 /* Close the host side (unless borrowed) and free the entry. */
 static int fd_clear(zvm_wasm_fd_t *f)
 {
@@ -373,78 +448,6 @@ static uint32_t times_of(uint64_t atim, uint64_t mtim, uint32_t fst,
     return 0;
 }
 
-/*
- * The program's path (ptr, len), relative to directory fd `dirfd`, as an
- * absolute host path in out[PATH_MAX]: 0 or a WASI errno.  A trailing '/'
- * is kept, so that "file/" still fails with NOTDIR in the kernel.
- */
-static uint32_t resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr,
-                        uint32_t len, char out[PATH_MAX])
-{
-    const zvm_wasm_fd_t *d = fd_get(ctx, dirfd);
-    if (!d)
-        return WE_BADF;
-    if (d->kind != ZVM_WASM_FD_DIR)
-        return WE_NOTDIR;
-    const uint8_t *p = zvm__wasm_mem(ctx, ptr, len);
-    if (!p)
-        return WE_FAULT;
-    if (len == 0)
-        return WE_NOENT;
-    if (memchr(p, '\0', len))
-        return WE_INVAL;
-    if (p[0] == '/')
-        return WE_NOTCAPABLE;
-
-    /* The base is stored folded, without a trailing '/'; "/" counts as "". */
-    size_t base = strlen(d->path);
-    if (base >= PATH_MAX)
-        return WE_NAMETOOLONG;
-    if (base == 1)
-        base = 0;
-    memcpy(out, d->path, base);
-    size_t o = base;
-
-    for (uint32_t i = 0; i < len;) {
-        while (i < len && p[i] == '/')
-            i++;
-        uint32_t s = i;
-        while (i < len && p[i] != '/')
-            i++;
-        uint32_t n = i - s;
-        if (n == 0 || (n == 1 && p[s] == '.'))
-            continue;
-        if (n == 2 && p[s] == '.' && p[s + 1] == '.') {
-            if (o == base)
-                return WE_NOTCAPABLE; /* above the directory */
-            while (o > base && out[o - 1] != '/')
-                o--;
-            o--; /* the '/' before the dropped part */
-            continue;
-        }
-        if (o + 1 + n >= PATH_MAX)
-            return WE_NAMETOOLONG;
-        out[o++] = '/';
-        memcpy(out + o, p + s, n);
-        o += n;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    else if (p[len - 1] == '/') {
-        if (o + 1 >= PATH_MAX)
-            return WE_NAMETOOLONG;
-        out[o++] = '/';
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint32_t ptr, uint32_t len,
-                           char out[PATH_MAX])
-{
-    return resolve(ctx, dirfd, ptr, len, out);
-}
-
 /* The program's iovec array as host iovecs: 0 or a WASI errno.  Each
  * buffer is checked; the kernel caps one transfer below 2 GiB, so the
  * count returned always fits the program's u32. */
@@ -479,13 +482,19 @@ static uint32_t transfer(zvm_wasm_ctx_t *ctx, io_op_t op, uint32_t fd,
         return WE_BADF;
     if (f->kind == ZVM_WASM_FD_DIR)
         return WE_ISDIR;
+    static const uint64_t need[] = {
+        [IO_READ] = R_FD_READ, [IO_WRITE] = R_FD_WRITE,
+        [IO_PREAD] = R_FD_READ | R_FD_SEEK, [IO_PWRITE] = R_FD_WRITE | R_FD_SEEK};
+    uint32_t rc = rights_check(f, need[op]);
+    if (rc)
+        return rc;
     uint8_t *res = zvm__wasm_mem(ctx, result, 4);
     if (!res)
         return WE_FAULT;
     if ((op == IO_PREAD || op == IO_PWRITE) && offset > INT64_MAX)
         return WE_INVAL;
     struct iovec iov[WASI_IOV_MAX];
-    uint32_t rc = gather(ctx, iovs, n, iov);
+    rc = gather(ctx, iovs, n, iov);
     if (rc)
         return rc;
 
@@ -781,6 +790,11 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_seek(zvm_wasi_t *inst, uint32_t fd,
     }
     if (f->kind == ZVM_WASM_FD_DIR)
         return WE_BADF; /* directories are read with fd_readdir's cookies */
+    /* fd_tell is a seek by 0 from the current offset: TELL is enough. */
+    uint32_t rc = rights_check(f, w == SEEK_CUR && offset == 0 && (f->rights_base & R_FD_TELL)
+                                      ? R_FD_TELL : R_FD_SEEK);
+    if (rc)
+        return rc;
     off_t pos = lseek(f->host, (off_t)(int64_t)offset, w);
     if (pos < 0)
         return err(); /* ESPIPE on pipes and sequential channels */
@@ -823,18 +837,24 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_renumber(zvm_wasi_t *inst, uint32_t from,
     return 0;
 }
 
+static uint32_t sync_fd(zvm_wasi_t *inst, uint32_t fd, uint64_t right)
+{
+    zvm_wasm_fd_t *f = NULL;
+    uint32_t rc = fd_use(ctx_of(inst), fd, right, &f);
+    if (rc)
+        return rc;
+    return fsync(f->host) < 0 ? err() : 0;
+}
+
 uint32_t Z_wasi_snapshot_preview1Z_fd_sync(zvm_wasi_t *inst, uint32_t fd)
 {
-    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
-    if (!f)
-        return WE_BADF;
-    return fsync(f->host) < 0 ? err() : 0;
+    return sync_fd(inst, fd, R_FD_SYNC);
 }
 
 /* fsync, not fdatasync: the supervisor serves fsync on channels. */
 uint32_t Z_wasi_snapshot_preview1Z_fd_datasync(zvm_wasi_t *inst, uint32_t fd)
 {
-    return Z_wasi_snapshot_preview1Z_fd_sync(inst, fd);
+    return sync_fd(inst, fd, R_FD_DATASYNC);
 }
 
 /* Advice is advisory: checked, then not passed on (fadvise does not reach
@@ -850,7 +870,7 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_advise(zvm_wasi_t *inst, uint32_t fd,
         return WE_BADF;
     if (advice > 5 || offset > INT64_MAX || len > INT64_MAX)
         return WE_INVAL;
-    return 0;
+    return rights_check(f, R_FD_ADVISE);
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_fd_allocate(zvm_wasi_t *inst, uint32_t fd,
@@ -863,6 +883,8 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_allocate(zvm_wasi_t *inst, uint32_t fd,
         return WE_BADF;
     if (offset > INT64_MAX || len > INT64_MAX)
         return WE_INVAL;
+    if (rights_check(f, R_FD_ALLOCATE))
+        return WE_NOTCAPABLE;
     int rc = posix_fallocate(f->host, (off_t)offset, (off_t)len);
     return rc ? zvm__wasm_errno(rc) : 0;
 }
@@ -890,9 +912,10 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_get(zvm_wasi_t *inst, uint32_t fd,
 uint32_t Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(zvm_wasi_t *inst,
                                                        uint32_t fd, uint32_t flags)
 {
-    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
-    if (!f)
-        return WE_BADF;
+    zvm_wasm_fd_t *f = NULL;
+    uint32_t rc = fd_use(ctx_of(inst), fd, R_FD_FDSTAT_SET_FLAGS, &f);
+    if (rc)
+        return rc;
     if (flags & ~FDFLAG_ALL)
         return WE_INVAL;
     int fl = fcntl(f->host, F_GETFL);
@@ -928,9 +951,10 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(zvm_wasi_t *inst, uint32_t fd
                                                    uint32_t buf)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    zvm_wasm_fd_t *f = fd_get(ctx, fd);
-    if (!f)
-        return WE_BADF;
+    zvm_wasm_fd_t *f = NULL;
+    uint32_t rc = fd_use(ctx, fd, R_FD_FILESTAT_GET, &f);
+    if (rc)
+        return rc;
     uint8_t *p = zvm__wasm_mem(ctx, buf, FILESTAT_SIZE);
     if (!p)
         return WE_FAULT;
@@ -944,9 +968,10 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_get(zvm_wasi_t *inst, uint32_t fd
 uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_size(zvm_wasi_t *inst,
                                                         uint32_t fd, uint64_t size)
 {
-    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
-    if (!f)
-        return WE_BADF;
+    zvm_wasm_fd_t *f = NULL;
+    uint32_t rc = fd_use(ctx_of(inst), fd, R_FD_FILESTAT_SET_SIZE, &f);
+    if (rc)
+        return rc;
     if (size > INT64_MAX)
         return WE_INVAL;
     return ftruncate(f->host, (off_t)size) < 0 ? err() : 0;
@@ -956,11 +981,12 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_filestat_set_times(zvm_wasi_t *inst,
                                                          uint32_t fd, uint64_t atim,
                                                          uint64_t mtim, uint32_t fst)
 {
-    zvm_wasm_fd_t *f = fd_get(ctx_of(inst), fd);
-    if (!f)
-        return WE_BADF;
+    zvm_wasm_fd_t *f = NULL;
+    uint32_t rc = fd_use(ctx_of(inst), fd, R_FD_FILESTAT_SET_TIMES, &f);
+    if (rc)
+        return rc;
     struct timespec ts[2];
-    uint32_t rc = times_of(atim, mtim, fst, ts);
+    rc = times_of(atim, mtim, fst, ts);
     if (rc)
         return rc;
     return futimens(f->host, ts) < 0 ? err() : 0;
@@ -1022,6 +1048,11 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(zvm_wasi_t *inst, uint32_t fd,
         return WE_BADF;
     if (f->kind != ZVM_WASM_FD_DIR)
         return WE_NOTDIR;
+    uint32_t rc = rights_check(f, R_FD_READDIR);
+    if (rc)
+        return rc;
+    if (dir_host(f) < 0)
+        return err();
     uint8_t *out = zvm__wasm_mem(ctx, buf, buf_len);
     uint8_t *used_p = zvm__wasm_mem(ctx, bufused, 4);
     if (!out || !used_p)
@@ -1079,6 +1110,206 @@ uint32_t Z_wasi_snapshot_preview1Z_fd_readdir(zvm_wasi_t *inst, uint32_t fd,
 
 /* ---- paths ------------------------------------------------------------------- */
 
+/*
+ * Paths.  A WASI path is relative to a directory descriptor of the
+ * program's; the kernel resolves it beneath that directory's host
+ * descriptor (openat2 with RESOLVE_BENEATH: symbolic links are followed,
+ * "..", absolute links and every other way out of the directory fail with
+ * EXDEV, which is NOTCAPABLE here), so "file/.." is NOTDIR and
+ * "missing/.." NOENT as on Linux, and an open directory stays the one it
+ * was when it is renamed.  Calls that act on a name without following it
+ * (mkdir, unlink, rename, symlink, link) get the directory that holds the
+ * last component, resolved the same way, and the component itself.
+ */
+
+#define RESOLVE_WASI (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+
+/* The host descriptor of a directory entry: the preopen's is opened on
+ * first use, because the jail closes every descriptor of the child but its
+ * sync socket after the context is made.  -1 with errno otherwise. */
+static int dir_host(zvm_wasm_fd_t *d)
+{
+    if (d->host < 0 && d->path) {
+        int h;
+        do
+            h = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        while (h < 0 && errno == EINTR);
+        if (h < 0)
+            return -1;
+        d->host = h;
+    }
+    return d->host;
+}
+
+/* The directory `dirfd` for a call that needs `right` on it: its entry;
+ * 0 or a WASI errno. */
+static uint32_t dir_of(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint64_t right,
+                       zvm_wasm_fd_t **out)
+{
+    zvm_wasm_fd_t *d = fd_get(ctx, dirfd);
+    if (!d)
+        return WE_BADF;
+    if (d->kind != ZVM_WASM_FD_DIR)
+        return WE_NOTDIR;
+    if ((d->rights_base & right) != right)
+        return WE_NOTCAPABLE;
+    if (dir_host(d) < 0)
+        return err();
+    *out = d;
+    return 0;
+}
+
+/* The program's path (ptr, len) as a C string: 0 or a WASI errno. */
+static uint32_t path_text(zvm_wasm_ctx_t *ctx, uint32_t ptr, uint32_t len,
+                          char out[PATH_MAX])
+{
+    const uint8_t *p = zvm__wasm_mem(ctx, ptr, len);
+    if (!p)
+        return WE_FAULT;
+    if (len == 0)
+        return WE_NOENT;
+    if (memchr(p, '\0', len))
+        return WE_INVAL;
+    if (p[0] == '/')
+        return WE_NOTCAPABLE;
+    if (len >= PATH_MAX)
+        return WE_NAMETOOLONG;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* The errno of a failed resolution beneath a directory as a WASI errno. */
+static uint32_t beneath_err(void)
+{
+    return errno == EXDEV ? WE_NOTCAPABLE : err();
+}
+
+/* openat2 beneath `dir`; the mode only goes with O_CREAT (openat2 refuses
+ * it otherwise). */
+static int open_beneath(int dir, const char *path, int flags)
+{
+    return zvm_openat2(dir, path, flags, flags & O_CREAT ? 0666 : 0, RESOLVE_WASI);
+}
+
+void zvm__wasi_path_release(zvm_wasi_path_t *p)
+{
+    if (p->owned && p->dir >= 0)
+        close(p->dir);
+    p->dir = -1;
+    p->owned = false;
+}
+
+uint32_t zvm__wasi_resolve(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint64_t right,
+                           uint32_t ptr, uint32_t len, zvm_wasi_path_t *out)
+{
+    out->dir = -1;
+    out->owned = false;
+    zvm_wasm_fd_t *d = NULL;
+    char path[PATH_MAX];
+    uint32_t rc = dir_of(ctx, dirfd, right, &d);
+    if (rc || (rc = path_text(ctx, ptr, len, path)))
+        return rc;
+    /* The last component: after the last '/' that is not trailing. */
+    size_t end = len;
+    while (end > 0 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    bool dotdot = end - start == 2 && path[start] == '.' && path[start + 1] == '.';
+    if (dotdot) {
+        /* "x/..": the directory it names is the one to act in, as ".". */
+        int h = open_beneath(d->host, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (h < 0)
+            return beneath_err();
+        out->dir = h;
+        out->owned = true;
+        memcpy(out->name, ".", 2);
+        return 0;
+    }
+    memcpy(out->name, path + start, len - start + 1);
+    if (start == 0) {
+        out->dir = d->host;
+        return 0;
+    }
+    path[start] = '\0';
+    int h = open_beneath(d->host, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (h < 0)
+        return beneath_err();
+    out->dir = h;
+    out->owned = true;
+    return 0;
+}
+
+/* The whole path opened beneath its directory as an O_PATH descriptor
+ * (following a final symbolic link or not), for the calls that act on
+ * what a path names: -1 and a WASI errno in *rc, or the descriptor. */
+static int path_object(zvm_wasm_ctx_t *ctx, uint32_t dirfd, uint64_t right, uint32_t lookup,
+                       uint32_t ptr, uint32_t len, uint32_t *rc)
+{
+    zvm_wasm_fd_t *d = NULL;
+    char path[PATH_MAX];
+    if ((*rc = dir_of(ctx, dirfd, right, &d)) || (*rc = path_text(ctx, ptr, len, path)))
+        return -1;
+    int flags = O_PATH | O_CLOEXEC;
+    if (!(lookup & LOOKUP_SYMLINK_FOLLOW))
+        flags |= O_NOFOLLOW;
+    int h = open_beneath(d->host, path, flags);
+    if (h < 0)
+        *rc = beneath_err();
+    return h;
+}
+
+/* The lexical absolute path of (ptr, len) under directory entry `d` (its
+ * path when opened), for recognising channel aliases, which the
+ * supervisor serves by absolute path: 0 when it has one. */
+static int lexical(const zvm_wasm_fd_t *d, const char *p, size_t len, char out[PATH_MAX])
+{
+    if (!d->path)
+        return -1;
+    size_t base = strlen(d->path);
+    if (base >= PATH_MAX)
+        return -1;
+    if (base == 1)
+        base = 0;
+    memcpy(out, d->path, base);
+    size_t o = base;
+    for (size_t i = 0; i < len;) {
+        while (i < len && p[i] == '/')
+            i++;
+        size_t s = i;
+        while (i < len && p[i] != '/')
+            i++;
+        size_t n = i - s;
+        if (n == 0 || (n == 1 && p[s] == '.'))
+            continue;
+        if (n == 2 && p[s] == '.' && p[s + 1] == '.')
+            return -1; /* the kernel decides what ".." means */
+        if (o + 1 + n >= PATH_MAX)
+            return -1;
+        out[o++] = '/';
+        memcpy(out + o, p + s, n);
+        o += n;
+    }
+    if (o == 0)
+        return -1;
+    out[o] = '\0';
+    return 0;
+}
+
+/* Is `abs` the alias of one of the session's channels? */
+static bool is_channel(const zvm_wasm_ctx_t *ctx, const char *abs)
+{
+    const zvm_session_t *s = ctx->session;
+    if (!s)
+        return false;
+    for (size_t i = 0; i < s->manifest.nchannels; i++)
+        if (s->manifest.channels[i].alias && strcmp(s->manifest.channels[i].alias, abs) == 0)
+            return true;
+    return false;
+}
+
 uint32_t Z_wasi_snapshot_preview1Z_path_open(zvm_wasi_t *inst, uint32_t dirfd,
                                              uint32_t dirflags, uint32_t path,
                                              uint32_t path_len, uint32_t oflags,
@@ -1087,9 +1318,12 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(zvm_wasi_t *inst, uint32_t dirfd,
                                              uint32_t fdflags, uint32_t opened)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx, dirfd, path, path_len, abs);
-    if (rc)
+    zvm_wasm_fd_t *dir = NULL;
+    char rel[PATH_MAX], abs[PATH_MAX];
+    uint64_t need = R_PATH_OPEN | (oflags & OFLAG_CREAT ? R_PATH_CREATE_FILE : 0) |
+                    (oflags & OFLAG_TRUNC ? R_PATH_FILESTAT_SET_SIZE : 0);
+    uint32_t rc = dir_of(ctx, dirfd, need, &dir);
+    if (rc || (rc = path_text(ctx, path, path_len, rel)))
         return rc;
     uint8_t *out = zvm__wasm_mem(ctx, opened, 4);
     if (!out)
@@ -1100,17 +1334,21 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(zvm_wasi_t *inst, uint32_t dirfd,
     int slot = fd_alloc(ctx);
     if (slot < 0)
         return WE_MFILE;
-    const zvm_wasm_fd_t *dir = &ctx->fds[dirfd];
 
-    /* The access mode follows the rights wasi-libc derives from O_ACCMODE. */
+    /* The host access mode follows the rights wasi-libc derives from
+     * O_ACCMODE; a directory is only ever opened for reading (its rights
+     * are checked here, not by the host's open mode). */
     bool rd = rights_base & (R_FD_READ | R_FD_READDIR);
     bool wr = rights_base & (R_FD_WRITE | R_FD_DATASYNC | R_FD_ALLOCATE |
                              R_FD_FILESTAT_SET_SIZE);
-    int flags = O_CLOEXEC | O_NOCTTY | (rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY);
+    int flags = O_CLOEXEC | O_NOCTTY;
+    if (oflags & OFLAG_DIRECTORY)
+        flags |= O_RDONLY | O_DIRECTORY;
+    else
+        flags |= rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY;
     if (!(dirflags & LOOKUP_SYMLINK_FOLLOW))
         flags |= O_NOFOLLOW;
     if (oflags & OFLAG_CREAT) flags |= O_CREAT;
-    if (oflags & OFLAG_DIRECTORY) flags |= O_DIRECTORY;
     if (oflags & OFLAG_EXCL) flags |= O_EXCL;
     if (oflags & OFLAG_TRUNC) flags |= O_TRUNC;
     if (fdflags & FDFLAG_APPEND) flags |= O_APPEND;
@@ -1119,33 +1357,41 @@ uint32_t Z_wasi_snapshot_preview1Z_path_open(zvm_wasi_t *inst, uint32_t dirfd,
     if (fdflags & FDFLAG_RSYNC) flags |= O_RSYNC;
     if (fdflags & FDFLAG_SYNC) flags |= O_SYNC;
 
+    /* A channel alias is the supervisor's: opened by its absolute path. */
+    bool alias = lexical(dir, rel, path_len, abs) == 0;
     int h;
-    do
-        h = openat(AT_FDCWD, abs, flags, 0666);
-    while (h < 0 && errno == EINTR);
-    if (h < 0)
-        return err();
+    if (alias && is_channel(ctx, abs)) {
+        do
+            h = openat(AT_FDCWD, abs, flags, 0666);
+        while (h < 0 && errno == EINTR);
+        if (h < 0)
+            return err();
+    } else if ((h = open_beneath(dir->host, rel, flags)) < 0) {
+        return beneath_err();
+    }
     struct stat st;
     if (fstat(h, &st) < 0) {
         rc = err();
         close(h);
         return rc;
     }
-    /* Directories are kept without a trailing '/', as resolve() expects. */
-    size_t n = strlen(abs);
-    if (S_ISDIR(st.st_mode) && n > 1 && abs[n - 1] == '/')
-        abs[n - 1] = '\0';
-    char *copy = strdup(abs);
-    if (!copy) {
+    char *copy = NULL;
+    if (alias && !(copy = strdup(abs))) {
         close(h);
         return WE_NOMEM;
     }
+    bool is_dir = S_ISDIR(st.st_mode);
+    if (is_dir && wr) {
+        close(h); /* writing rights on a directory: as Linux's open(O_RDWR) */
+        return WE_ISDIR;
+    }
+    uint64_t kind_rights = is_dir ? R_DIR : R_FILE;
     ctx->fds[slot] = (zvm_wasm_fd_t){
-        .kind = S_ISDIR(st.st_mode) ? ZVM_WASM_FD_DIR : ZVM_WASM_FD_FILE,
+        .kind = is_dir ? ZVM_WASM_FD_DIR : ZVM_WASM_FD_FILE,
         .host = h,
         .path = copy,
         .fdflags = (uint16_t)fdflags,
-        .rights_base = rights_base & dir->rights_inheriting,
+        .rights_base = rights_base & dir->rights_inheriting & kind_rights,
         .rights_inheriting = rights_inheriting & dir->rights_inheriting,
         .filetype = filetype_of(st.st_mode),
     };
@@ -1157,11 +1403,12 @@ uint32_t Z_wasi_snapshot_preview1Z_path_create_directory(zvm_wasi_t *inst,
                                                          uint32_t fd, uint32_t path,
                                                          uint32_t len)
 {
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
-    if (rc)
-        return rc;
-    return mkdirat(AT_FDCWD, abs, 0777) < 0 ? err() : 0;
+    zvm_wasi_path_t p;
+    uint32_t rc = zvm__wasi_resolve(ctx_of(inst), fd, R_PATH_CREATE_DIRECTORY, path, len, &p);
+    if (!rc && mkdirat(p.dir, p.name, 0777) < 0)
+        rc = err();
+    zvm__wasi_path_release(&p);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(zvm_wasi_t *inst, uint32_t fd,
@@ -1169,19 +1416,20 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_get(zvm_wasi_t *inst, uint32_t 
                                                      uint32_t len, uint32_t buf)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx, fd, path, len, abs);
-    if (rc)
-        return rc;
     uint8_t *p = zvm__wasm_mem(ctx, buf, FILESTAT_SIZE);
-    if (!p)
-        return WE_FAULT;
+    uint32_t rc;
+    int h = path_object(ctx, fd, R_PATH_FILESTAT_GET, flags, path, len, &rc);
+    if (h < 0)
+        return rc;
     struct stat st;
-    int at = flags & LOOKUP_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
-    if (fstatat(AT_FDCWD, abs, &st, at) < 0)
-        return err();
-    put_filestat(p, &st);
-    return 0;
+    if (!p)
+        rc = WE_FAULT;
+    else if (fstat(h, &st) < 0)
+        rc = err();
+    else
+        put_filestat(p, &st);
+    close(h);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(zvm_wasi_t *inst,
@@ -1190,29 +1438,39 @@ uint32_t Z_wasi_snapshot_preview1Z_path_filestat_set_times(zvm_wasi_t *inst,
                                                            uint64_t atim, uint64_t mtim,
                                                            uint32_t fst)
 {
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
+    struct timespec ts[2];
+    uint32_t rc = times_of(atim, mtim, fst, ts);
     if (rc)
         return rc;
-    struct timespec ts[2];
-    if ((rc = times_of(atim, mtim, fst, ts)))
+    int h = path_object(ctx_of(inst), fd, R_PATH_FILESTAT_SET_TIMES, flags, path, len, &rc);
+    if (h < 0)
         return rc;
-    int at = flags & LOOKUP_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW;
-    return utimensat(AT_FDCWD, abs, ts, at) < 0 ? err() : 0;
+    if (utimensat(h, "", ts, AT_EMPTY_PATH) < 0)
+        rc = err();
+    close(h);
+    return rc;
 }
 
+/* A hard link to what a symbolic link names would need the link followed
+ * by the kernel outside the resolution beneath the directory (linkat's
+ * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH): refused, as wasmtime does. */
 uint32_t Z_wasi_snapshot_preview1Z_path_link(zvm_wasi_t *inst, uint32_t old_fd,
                                              uint32_t old_flags, uint32_t old_path,
                                              uint32_t old_len, uint32_t new_fd,
                                              uint32_t new_path, uint32_t new_len)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char from[PATH_MAX], to[PATH_MAX];
-    uint32_t rc = resolve(ctx, old_fd, old_path, old_len, from);
-    if (rc || (rc = resolve(ctx, new_fd, new_path, new_len, to)))
-        return rc;
-    int at = old_flags & LOOKUP_SYMLINK_FOLLOW ? AT_SYMLINK_FOLLOW : 0;
-    return linkat(AT_FDCWD, from, AT_FDCWD, to, at) < 0 ? err() : 0;
+    if (old_flags & LOOKUP_SYMLINK_FOLLOW)
+        return WE_INVAL;
+    zvm_wasi_path_t from, to;
+    uint32_t rc = zvm__wasi_resolve(ctx, old_fd, R_PATH_LINK_SOURCE, old_path, old_len, &from);
+    if (!rc && !(rc = zvm__wasi_resolve(ctx, new_fd, R_PATH_LINK_TARGET, new_path, new_len, &to))) {
+        if (linkat(from.dir, from.name, to.dir, to.name, 0) < 0)
+            rc = err();
+        zvm__wasi_path_release(&to);
+    }
+    zvm__wasi_path_release(&from);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_readlink(zvm_wasi_t *inst, uint32_t fd,
@@ -1221,40 +1479,46 @@ uint32_t Z_wasi_snapshot_preview1Z_path_readlink(zvm_wasi_t *inst, uint32_t fd,
                                                  uint32_t bufused)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx, fd, path, len, abs);
-    if (rc)
-        return rc;
     uint8_t *out = zvm__wasm_mem(ctx, buf, buf_len);
     uint8_t *used = zvm__wasm_mem(ctx, bufused, 4);
-    if (!out || !used)
+    uint32_t rc;
+    int h = path_object(ctx, fd, R_PATH_READLINK, 0, path, len, &rc);
+    if (h < 0)
+        return rc;
+    if (!out || !used) {
+        close(h);
         return WE_FAULT;
-    ssize_t n = readlinkat(AT_FDCWD, abs, (char *)out, buf_len);
+    }
+    ssize_t n = readlinkat(h, "", (char *)out, buf_len);
     if (n < 0)
-        return err();
-    put_u32(used, (uint32_t)n); /* cut to buf_len, as the spec allows */
-    return 0;
+        rc = err();
+    else
+        put_u32(used, (uint32_t)n); /* cut to buf_len, as the spec allows */
+    close(h);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_remove_directory(zvm_wasi_t *inst,
                                                          uint32_t fd, uint32_t path,
                                                          uint32_t len)
 {
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
-    if (rc)
-        return rc;
-    return unlinkat(AT_FDCWD, abs, AT_REMOVEDIR) < 0 ? err() : 0;
+    zvm_wasi_path_t p;
+    uint32_t rc = zvm__wasi_resolve(ctx_of(inst), fd, R_PATH_REMOVE_DIRECTORY, path, len, &p);
+    if (!rc && unlinkat(p.dir, p.name, AT_REMOVEDIR) < 0)
+        rc = err();
+    zvm__wasi_path_release(&p);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_unlink_file(zvm_wasi_t *inst, uint32_t fd,
                                                     uint32_t path, uint32_t len)
 {
-    char abs[PATH_MAX];
-    uint32_t rc = resolve(ctx_of(inst), fd, path, len, abs);
-    if (rc)
-        return rc;
-    return unlinkat(AT_FDCWD, abs, 0) < 0 ? err() : 0;
+    zvm_wasi_path_t p;
+    uint32_t rc = zvm__wasi_resolve(ctx_of(inst), fd, R_PATH_UNLINK_FILE, path, len, &p);
+    if (!rc && unlinkat(p.dir, p.name, 0) < 0)
+        rc = err();
+    zvm__wasi_path_release(&p);
+    return rc;
 }
 
 uint32_t Z_wasi_snapshot_preview1Z_path_rename(zvm_wasi_t *inst, uint32_t old_fd,
@@ -1263,27 +1527,30 @@ uint32_t Z_wasi_snapshot_preview1Z_path_rename(zvm_wasi_t *inst, uint32_t old_fd
                                                uint32_t new_len)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char from[PATH_MAX], to[PATH_MAX];
-    uint32_t rc = resolve(ctx, old_fd, old_path, old_len, from);
-    if (rc || (rc = resolve(ctx, new_fd, new_path, new_len, to)))
-        return rc;
-    return renameat(AT_FDCWD, from, AT_FDCWD, to) < 0 ? err() : 0;
+    zvm_wasi_path_t from, to;
+    uint32_t rc = zvm__wasi_resolve(ctx, old_fd, R_PATH_RENAME_SOURCE, old_path, old_len, &from);
+    if (!rc &&
+        !(rc = zvm__wasi_resolve(ctx, new_fd, R_PATH_RENAME_TARGET, new_path, new_len, &to))) {
+        if (renameat(from.dir, from.name, to.dir, to.name) < 0)
+            rc = err();
+        zvm__wasi_path_release(&to);
+    }
+    zvm__wasi_path_release(&from);
+    return rc;
 }
 
 /* The link's text is stored as given: it is resolved (by the kernel,
- * inside the jail) only when followed.  An absolute target is refused
- * (PERM, as wasmtime and uvwasi answer): WASI paths are relative to a
- * directory, and such a link would lead whoever follows it later, inside
- * or outside the sandbox, away from the directory it lives in. */
+ * beneath the directory it is opened from) only when followed.  An
+ * absolute target is refused (PERM, as wasmtime and uvwasi answer): WASI
+ * paths are relative to a directory, and such a link would lead whoever
+ * follows it later, inside or outside the sandbox, away from the
+ * directory it lives in. */
 uint32_t Z_wasi_snapshot_preview1Z_path_symlink(zvm_wasi_t *inst, uint32_t old_path,
                                                 uint32_t old_len, uint32_t fd,
                                                 uint32_t new_path, uint32_t new_len)
 {
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
-    char abs[PATH_MAX], target[PATH_MAX];
-    uint32_t rc = resolve(ctx, fd, new_path, new_len, abs);
-    if (rc)
-        return rc;
+    char target[PATH_MAX];
     const uint8_t *t = zvm__wasm_mem(ctx, old_path, old_len);
     if (!t)
         return WE_FAULT;
@@ -1297,7 +1564,12 @@ uint32_t Z_wasi_snapshot_preview1Z_path_symlink(zvm_wasi_t *inst, uint32_t old_p
         return WE_PERM;
     memcpy(target, t, old_len);
     target[old_len] = '\0';
-    return symlinkat(target, AT_FDCWD, abs) < 0 ? err() : 0;
+    zvm_wasi_path_t p;
+    uint32_t rc = zvm__wasi_resolve(ctx, fd, R_PATH_SYMLINK, new_path, new_len, &p);
+    if (!rc && symlinkat(target, p.dir, p.name) < 0)
+        rc = err();
+    zvm__wasi_path_release(&p);
+    return rc;
 }
 
 /* ---- poll_oneoff ------------------------------------------------------------- */
@@ -1625,8 +1897,10 @@ int zvm_wasm_ctx_init_root(zvm_wasm_ctx_t *ctx, const zvm_session_t *s,
     for (int fd = 0; fd <= 2; fd++)
         init_stdio(ctx, fd);
 
-    /* The preopen: its path folded (no trailing '/'), the host directory
-     * held open for fd_readdir and fd_filestat_get on it. */
+    /* The preopen: its path folded (no trailing '/').  Its host directory
+     * is opened on first use (dir_host): the jail closes every descriptor
+     * the child holds after this, so one opened here would be dead, and
+     * its number reused by the program's next open. */
     size_t n = strlen(root);
     if (root[0] != '/' || n >= PATH_MAX)
         return -EINVAL;
@@ -1635,17 +1909,11 @@ int zvm_wasm_ctx_init_root(zvm_wasm_ctx_t *ctx, const zvm_session_t *s,
     char *path = strndup(root, n);
     if (!path)
         return -ENOMEM;
-    int h = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (h < 0) {
-        int e = errno;
-        free(path);
-        return -e;
-    }
     ctx->fds[ZVM_WASM_PREOPEN_FD] = (zvm_wasm_fd_t){
         .kind = ZVM_WASM_FD_DIR,
-        .host = h,
+        .host = -1,
         .path = path,
-        .rights_base = R_ALL,
+        .rights_base = R_DIR,
         .rights_inheriting = R_ALL,
         .filetype = FT_DIR,
         .preopen = true,

@@ -47,7 +47,8 @@ typedef enum zvm_wasm_fd_kind {
 typedef struct zvm_wasm_fd {
     zvm_wasm_fd_kind_t kind;
     int host;                          /* descriptor in the child (may be virtual) */
-    char *path;                        /* absolute path inside, for DIR (and FILE) */
+    char *path;                        /* absolute path inside when opened (channel aliases;
+                                          the preopen's is opened from it), or NULL */
     uint16_t fdflags;                  /* WASI fdflags (append, nonblock, ...) */
     uint64_t rights_base, rights_inheriting;
     uint64_t dir_cookie_hint;          /* fd_readdir bookkeeping, owner: wasi.c */
