@@ -4,7 +4,7 @@
  * zvmapi.c, imports.c), called directly as a compiled module would call
  * them, with a calloc'd buffer standing in for linear memory and the
  * preopened directory moved to a mkdtemp() directory (removed at the end):
- * arguments and environment, the memory checks, path folding and escapes,
+ * arguments and environment, the memory checks, paths and escapes, rights,
  * file and directory operations, fd_renumber, clocks under nvram [time],
  * random_get seeded and not, poll_oneoff, errno mapping, the zerovm module
  * on channels in the temporary directory, and proc_exit in a child.
@@ -31,6 +31,8 @@ enum { E_BADF = 8, E_DQUOT = 19, E_EXIST = 20, E_FAULT = 21, E_INVAL = 28,
        E_NOSYS = 52, E_NOTSOCK = 57, E_PERM = 63, E_SPIPE = 70, E_NOTCAPABLE = 76 };
 #define R_READ  ((1ull << 1) | (1ull << 14))
 #define R_WRITE ((1ull << 6) | (1ull << 22))
+#define R_FD_READ   (1ull << 1)
+#define R_PATH_OPEN (1ull << 13)
 #define O_CREAT_ 1u
 #define O_DIR_   2u
 #define O_EXCL_  4u
@@ -165,8 +167,8 @@ static void test_paths(void)
 {
     tap_ok(open_at(3, "../x", O_CREAT_, R_WRITE) == -E_NOTCAPABLE, "\"../x\": NOTCAPABLE");
     tap_ok(open_at(3, "/etc/passwd", 0, R_READ) == -E_NOTCAPABLE, "absolute path: NOTCAPABLE");
-    tap_ok(open_at(3, "a/../../x", O_CREAT_, R_WRITE) == -E_NOTCAPABLE,
-           "\"a/../../x\" climbs out: NOTCAPABLE");
+    tap_ok(open_at(3, "a/../../x", O_CREAT_, R_WRITE) == -E_NOENT,
+           "\"a/../../x\" with no a: NOENT (the kernel walks the path)");
     tap_ok(open_at(3, "", 0, R_READ) == -E_NOENT, "empty path: NOENT");
     uint32_t len;
     memcpy(mem + 1024, "ab\0cd", 5);
@@ -182,13 +184,19 @@ static void test_paths(void)
     uint32_t p = put(1024, "sub", &len);
     tap_ok(W(path_create_directory, 3, p, len) == 0, "path_create_directory \"sub\"");
     tap_ok(W(path_create_directory, 3, p, len) == 20, "again: EXIST");
-    int64_t fd = open_at(3, ".//sub/./x/..//f.txt", O_CREAT_, R_WRITE);
+    tap_ok(open_at(3, "sub/../../x", O_CREAT_, R_WRITE) == -E_NOTCAPABLE,
+           "\"sub/../../x\" climbs out: NOTCAPABLE");
+    tap_ok(open_at(3, "sub/x/../f.txt", O_CREAT_, R_WRITE) == -E_NOENT,
+           "\"sub/x/../f.txt\" with no sub/x: NOENT, not folded away");
+    int64_t fd = open_at(3, ".//sub/./x/../../sub//f.txt", O_CREAT_, R_WRITE);
+    tap_ok(fd == -E_NOENT, "still NOENT deeper in the path");
+    fd = open_at(3, ".//sub/.//f.txt", O_CREAT_, R_WRITE);
     struct stat st;
     tap_ok(fd > 3 && stat(host_path("sub/f.txt"), &st) == 0,
-           "\".//sub/./x/..//f.txt\" folds to sub/f.txt");
+           "\".//sub/.//f.txt\" is sub/f.txt");
     if (fd > 0)
         W(fd_close, (uint32_t)fd);
-    int64_t dfd = open_at(3, "sub", O_DIR_, R_READ);
+    int64_t dfd = open_at(3, "sub", O_DIR_, R_READ | R_PATH_OPEN);
     tap_ok(dfd > 3, "open \"sub\" as a directory");
     if (dfd > 3) {
         tap_ok(open_at((uint32_t)dfd, "../sub/f.txt", 0, R_READ) == -E_NOTCAPABLE,
@@ -208,7 +216,7 @@ static void test_paths(void)
 
 static void test_files(void)
 {
-    int64_t fd = open_at(3, "f1", O_CREAT_ | O_TRUNC_, R_READ | R_WRITE | (1ull << 2));
+    int64_t fd = open_at(3, "f1", O_CREAT_ | O_TRUNC_, ~0ull); /* every right a file has */
     tap_ok(fd > 3, "create f1");
     if (fd < 0)
         return;
@@ -246,13 +254,15 @@ static void test_files(void)
     tap_ok(W(fd_fdstat_set_flags, f, 1) == 0 && W(fd_fdstat_get, f, 3300) == 0 &&
            (rd32(3300 + 2) & 0xffff) == 1 && (fcntl(ctx.fds[f].host, F_GETFL) & O_APPEND),
            "fd_fdstat_set_flags: APPEND reaches the host");
-    tap_ok(W(fd_fdstat_set_rights, f, R_READ, 0) == 0 &&
-           W(fd_fdstat_set_rights, f, R_READ | R_WRITE, 0) == E_NOTCAPABLE,
-           "rights only shrink");
     tap_ok(W(fd_sync, f) == 0 && W(fd_datasync, f) == 0, "fd_sync, fd_datasync");
     tap_ok(W(fd_advise, f, 0, 0, 1) == 0 && W(fd_advise, f, 0, 0, 9) == E_INVAL, "fd_advise");
     tap_ok(W(fd_allocate, f, 0, 100) == 0 && W(fd_filestat_get, f, 3200) == 0 &&
            rd64(3200 + 32) == 100, "fd_allocate grows the file");
+    tap_ok(W(fd_fdstat_set_rights, f, R_FD_READ, 0) == 0 &&
+           W(fd_fdstat_set_rights, f, R_FD_READ | R_WRITE, 0) == E_NOTCAPABLE,
+           "rights only shrink");
+    tap_ok(write_str(f, "x") == E_NOTCAPABLE && W(fd_sync, f) == E_NOTCAPABLE,
+           "and calls need their rights: NOTCAPABLE");
     tap_ok(W(fd_close, f) == 0 && W(fd_close, f) == E_BADF, "fd_close, then BADF");
 
     uint32_t len, p = put(1500, "f1", &len), q = put(1550, "f2", &len);
