@@ -1473,6 +1473,9 @@ uint32_t Z_wasi_snapshot_preview1Z_path_link(zvm_wasi_t *inst, uint32_t old_fd,
     return rc;
 }
 
+/* readlinkat on the link's own name, not on an O_PATH descriptor of it:
+ * with an empty name the kernel answers ENOENT for what is not a link,
+ * where readlink says EINVAL. */
 uint32_t Z_wasi_snapshot_preview1Z_path_readlink(zvm_wasi_t *inst, uint32_t fd,
                                                  uint32_t path, uint32_t len,
                                                  uint32_t buf, uint32_t buf_len,
@@ -1481,20 +1484,18 @@ uint32_t Z_wasi_snapshot_preview1Z_path_readlink(zvm_wasi_t *inst, uint32_t fd,
     zvm_wasm_ctx_t *ctx = ctx_of(inst);
     uint8_t *out = zvm__wasm_mem(ctx, buf, buf_len);
     uint8_t *used = zvm__wasm_mem(ctx, bufused, 4);
-    uint32_t rc;
-    int h = path_object(ctx, fd, R_PATH_READLINK, 0, path, len, &rc);
-    if (h < 0)
-        return rc;
-    if (!out || !used) {
-        close(h);
-        return WE_FAULT;
+    zvm_wasi_path_t p;
+    uint32_t rc = zvm__wasi_resolve(ctx, fd, R_PATH_READLINK, path, len, &p);
+    if (!rc && (!out || !used))
+        rc = WE_FAULT;
+    if (!rc) {
+        ssize_t n = readlinkat(p.dir, p.name, (char *)out, buf_len);
+        if (n < 0)
+            rc = err();
+        else
+            put_u32(used, (uint32_t)n); /* cut to buf_len, as the spec allows */
     }
-    ssize_t n = readlinkat(h, "", (char *)out, buf_len);
-    if (n < 0)
-        rc = err();
-    else
-        put_u32(used, (uint32_t)n); /* cut to buf_len, as the spec allows */
-    close(h);
+    zvm__wasi_path_release(&p);
     return rc;
 }
 

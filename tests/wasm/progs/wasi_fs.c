@@ -209,6 +209,17 @@ static void dotdot(void)
        (unsigned)e);
     IS("mkdir through a climbing link is ENOTCAPABLE",
        __wasi_path_create_directory(3, "wfs-dd/up/new"), __WASI_ERRNO_NOTCAPABLE);
+    char lb[64];
+    size_t lused;
+    IS("readlink of a file is EINVAL",
+       __wasi_path_readlink(3, "wfs-dd/file", (uint8_t *)lb, sizeof lb, &lused),
+       __WASI_ERRNO_INVAL);
+    IS("readlink of a directory is EINVAL",
+       __wasi_path_readlink(3, "wfs-dd/sub", (uint8_t *)lb, sizeof lb, &lused),
+       __WASI_ERRNO_INVAL);
+    e = __wasi_path_readlink(3, "wfs-dd/link", (uint8_t *)lb, sizeof lb, &lused);
+    ok(e == 0 && lused == 9 && memcmp(lb, "sub/inner", 9) == 0, "readlink of link",
+       "wasi errno %u", (unsigned)e);
     IS("stat without following the link is fine",
        __wasi_path_filestat_get(3, 0, "wfs-dd/up", &st), 0);
 }
