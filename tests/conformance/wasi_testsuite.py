@@ -292,7 +292,7 @@ def main():
                 failed += 1
                 print(f"not ok {n} - {name} (a regression: listed as pass)\n#   {why}")
             else:
-                print(f"ok {n} - {name} # TODO known failure: {why}")
+                print(f"not ok {n} - {name} # TODO known failure: {why}")
             sys.stdout.flush()
 
         # The list itself: every test named once, nothing stale.
