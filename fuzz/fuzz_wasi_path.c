@@ -15,7 +15,6 @@
  * but trailing ones, never ".."); on failure only the errnos a walk
  * beneath a directory can give; and no descriptor left behind.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
