@@ -33,6 +33,8 @@ enum { E_BADF = 8, E_DQUOT = 19, E_EXIST = 20, E_FAULT = 21, E_INVAL = 28,
 #define R_WRITE ((1ull << 6) | (1ull << 22))
 #define R_FD_READ   (1ull << 1)
 #define R_PATH_OPEN (1ull << 13)
+#define R_FD_SEEK   (1ull << 2)
+#define R_POLL_FD_READWRITE (1ull << 27)
 #define O_CREAT_ 1u
 #define O_DIR_   2u
 #define O_EXCL_  4u
@@ -522,7 +524,8 @@ static void test_poll(void)
     tap_ok(took >= 0.029 && took < 2, "it slept about 30 ms (%.3f s)", took);
 
     /* A regular file: ready at once, with the bytes left after the offset. */
-    int64_t f = open_at(3, "pollfile", O_CREAT_ | O_TRUNC_, R_READ | R_WRITE);
+    int64_t f = open_at(3, "pollfile", O_CREAT_ | O_TRUNC_,
+                        R_READ | R_WRITE | R_FD_SEEK | R_POLL_FD_READWRITE);
     tap_ok(f > 3 && write_str((uint32_t)f, "0123456789") == 0 &&
            W(fd_seek, (uint32_t)f, 3, 0, 3100) == 0, "a 10-byte file at offset 3");
     sub_clock(0, 7, 1, 5000000000ull, 0);

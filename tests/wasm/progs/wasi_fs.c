@@ -157,7 +157,10 @@ static void dotdot(void)
     make_file("wfs-dd/sub/x", "SUBX");
     IS("symlink link -> sub/inner", __wasi_path_symlink("sub/inner", 3, "wfs-dd/link"), 0);
     IS("symlink up -> ../..", __wasi_path_symlink("../..", 3, "wfs-dd/up"), 0);
-    IS("symlink abs -> /wfs-dd", __wasi_path_symlink("/wfs-dd", 3, "wfs-dd/abs"), 0);
+    /* An absolute link cannot be made (EPERM); one in an image is beneath
+     * the fuzz target's checks (fuzz/fuzz_wasi_path.c). */
+    IS("symlink abs -> /wfs-dd is EPERM", __wasi_path_symlink("/wfs-dd", 3, "wfs-dd/abs"),
+       __WASI_ERRNO_PERM);
 
     open_at(3, "wfs-dd/file/..", __WASI_OFLAGS_DIRECTORY, R(FD_READDIR), 0, &e);
     ok(e == __WASI_ERRNO_NOTDIR, "open file/.. is ENOTDIR", "wasi errno %u", (unsigned)e);
@@ -204,9 +207,6 @@ static void dotdot(void)
     contents(3, "wfs-dd/up/wfs-dd/x", &e);
     ok(e == __WASI_ERRNO_NOTCAPABLE, "a link climbing above the preopen is ENOTCAPABLE",
        "wasi errno %u", (unsigned)e);
-    contents(3, "wfs-dd/abs/x", &e);
-    ok(e == __WASI_ERRNO_NOTCAPABLE, "an absolute link is ENOTCAPABLE", "wasi errno %u",
-       (unsigned)e);
     IS("mkdir through a climbing link is ENOTCAPABLE",
        __wasi_path_create_directory(3, "wfs-dd/up/new"), __WASI_ERRNO_NOTCAPABLE);
     char lb[64];
