@@ -188,8 +188,14 @@ static int build_policy(scmp_filter_ctx ctx, zvm_error_t *err)
         return -1;
     /* mmap of a virtual descriptor: refused by the kernel (the descriptor
      * does not exist), nothing to add. */
-    /* openat2 and clone3 take their arguments in memory, out of the filter's
-     * sight: ENOSYS (the default) makes libc fall back to openat and clone. */
+    /* clone3 takes its flags in memory, out of the filter's sight: ENOSYS
+     * (the default) makes libc fall back to clone.  openat2 goes to the
+     * supervisor (the notify filter), which answers ENOSYS for a channel
+     * alias, so that the caller falls back to openat, and lets the rest
+     * continue: the wasm host functions resolve paths with it, and an ASan
+     * build runs them under this policy. */
+    if (add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat2), 0, NULL, err) < 0)
+        return -1;
 
     /* Threads and fork, but no new namespaces. */
     struct scmp_arg_cmp no_ns[] = {SCMP_A0_64(SCMP_CMP_MASKED_EQ, ns_flags, 0)};
@@ -374,6 +380,7 @@ static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
      * lets the rest continue unchanged. */
     if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(open), 0, NULL, err) < 0 ||
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat2), 0, NULL, err) < 0 ||
         add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(creat), 0, NULL, err) < 0)
         return -1;
     return 0;

@@ -906,6 +906,25 @@ static long do_open(sup_t *sp, vtab_t *t, uint64_t path_addr, uint64_t flags, bo
     return vfd_alloc(sp, t, idx, 0, flags & O_CLOEXEC);
 }
 
+/* openat2: a channel is opened by open or openat (openat2's flags are in
+ * memory), so an alias answers ENOSYS and the caller falls back to them;
+ * any other path continues in the kernel, as an openat that is no alias. */
+static long do_openat2(sup_t *sp, vtab_t *t, const __u64 *a, bool *cont)
+{
+    if ((int32_t)a[0] != AT_FDCWD && is_virtual(t, a[0]))
+        return -ENOTDIR;
+    char path[PATH_MAX];
+    if (read_string(sp, a[1], path, sizeof path) < 0) {
+        *cont = true; /* let the kernel report the bad address or length */
+        return 0;
+    }
+    normalise(path);
+    if (path[0] == '/' && find_alias(sp, path) >= 0)
+        return -ENOSYS;
+    *cont = true;
+    return 0;
+}
+
 /* fork, vfork, clone: a child without CLONE_FILES gets a copy of the table
  * as it is now, kept here until the child first calls in (task_meet).
  * Threads share their group's table. */
@@ -1053,6 +1072,8 @@ static long handle(sup_t *sp, task_t *task, bool *cont)
         if ((int32_t)a[0] != AT_FDCWD && is_virtual(t, a[0]))
             return -ENOTDIR;
         return do_open(sp, t, a[1], a[2], cont);
+    case SYS_openat2:
+        return do_openat2(sp, t, a, cont);
     case SYS_fork:
     case SYS_vfork:
         return do_clone(sp, task, 0, cont);
