@@ -325,8 +325,16 @@ static int build_wasm_policy(scmp_filter_ctx ctx, zvm_error_t *err)
 static int build_notify(scmp_filter_ctx ctx, zvm_error_t *err)
 {
     for (size_t i = 0; i < sizeof fd_calls / sizeof fd_calls[0]; i++)
-        if (fd_calls[i] != SCMP_SYS(openat) && add_virtual(ctx, fd_calls[i], 0, err) < 0)
+        if (fd_calls[i] != SCMP_SYS(openat) && fd_calls[i] != SCMP_SYS(fsync) &&
+            fd_calls[i] != SCMP_SYS(fdatasync) && add_virtual(ctx, fd_calls[i], 0, err) < 0)
             return -1;
+    /* fsync and fdatasync on any descriptor: a channel's is served; on a
+     * host file the jail shows (the host /usr, an image bound plainly) it
+     * would make the host flush its disks, so it does nothing there, as
+     * sync and syncfs do nothing. */
+    if (add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(fsync), 0, NULL, err) < 0 ||
+        add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(fdatasync), 0, NULL, err) < 0)
+        return -1;
     /* dup2 and dup3 also when the new number may be virtual. */
     if (add_virtual(ctx, SCMP_SYS(dup2), 1, err) < 0 || add_virtual(ctx, SCMP_SYS(dup3), 1, err) < 0)
         return -1;

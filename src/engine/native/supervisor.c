@@ -1056,6 +1056,22 @@ static long do_own_filter(sup_t *sp, bool *cont)
     return 0;
 }
 
+/* fsync or fdatasync of a real descriptor: the host's disks are not the
+ * sandbox's to flush (the writable mounts are its tmpfs and overlays,
+ * whose writes vanish; a channel's bytes are the supervisor's to keep).
+ * 0 for a descriptor the caller has, EBADF otherwise, as the kernel. */
+static long real_fsync(sup_t *sp, uint64_t fd)
+{
+    if ((int32_t)fd < 0)
+        return -EBADF;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)sp->req->pid, (int)(int32_t)fd);
+    bool have = access(path, F_OK) == 0;
+    if (!notif_valid(sp))
+        return 0; /* the caller is gone */
+    return have ? 0 : -EBADF;
+}
+
 static long handle(sup_t *sp, task_t *task, bool *cont)
 {
     const struct seccomp_data *d = &sp->req->data;
@@ -1115,6 +1131,8 @@ static long handle(sup_t *sp, task_t *task, bool *cont)
 
     int slot;
     zvm_channel_t *ch = channel_of(sp, t, a[0], &slot);
+    if (slot == SLOT_FREE && (d->nr == SYS_fsync || d->nr == SYS_fdatasync))
+        return real_fsync(sp, a[0]);
     if (slot == SLOT_FREE) {
         *cont = true; /* a real descriptor (or none): the kernel's */
         return 0;
