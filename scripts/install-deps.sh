@@ -2,7 +2,8 @@
 # Install the Debian 12 packages zerovm needs to build, test and benchmark.
 # wabt (wasm2c) and gcc are also what the wasm engine compiles modules with
 # at run time; clang-16 and wasi-libc build the wasm test programs, and
-# clang-16 with libclang-rt-16-dev (libFuzzer, ASan, UBSan) the fuzz targets.
+# clang-16 with libclang-rt-16-dev (libFuzzer, ASan, UBSan) the fuzz targets;
+# hyperfine times bench/run.sh.
 # Run as root (or through sudo).  Idempotent.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,5 +23,5 @@ apt-get install -y -q --no-install-recommends \
     libyaml-dev libcurl4-openssl-dev \
     wabt \
     clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libclang-rt-16-dev \
-    python3 util-linux tar gzip strace \
+    python3 util-linux tar gzip strace hyperfine \
     libmicrohttpd-dev libsqlite3-dev python3-swiftclient
