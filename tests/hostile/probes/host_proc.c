@@ -29,21 +29,6 @@ static ssize_t slurp(const char *path, char *buf, size_t size)
     return n;
 }
 
-static void try_write(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) {
-        say("BLOCKED open %s for writing: %s\n", path, ename(errno));
-        return;
-    }
-    ssize_t w = write(fd, text, strlen(text));
-    if (w < 0)
-        say("BLOCKED write %s: %s\n", path, ename(errno));
-    else
-        say("ESCAPED write %s: %zd bytes\n", path, w);
-    close(fd);
-}
-
 int main(int argc, char **argv)
 {
     const char *marker = arg(argc, argv, 1, "ZVM_MARKER=none");
@@ -77,13 +62,13 @@ int main(int argc, char **argv)
         say("ESCAPED /proc shows %d pids\n", pids);
     if (slurp("/proc/self/mountinfo", buf, sizeof buf) > 0)
         say("INFO mountinfo readable\n");
-    try_write("/proc/sysrq-trigger", "h");
-    try_write("/proc/sys/kernel/hostname", "pwned");
-    try_write("/proc/sys/vm/drop_caches", "3");
-    try_write("/proc/sys/kernel/core_pattern", "|/tmp/x");
-    try_write("/proc/self/uid_map", "0 0 1");
-    try_write("/proc/self/setgroups", "allow");
-    try_write("/proc/self/oom_score_adj", "-1000");
+    expect_write_refused("/proc/sysrq-trigger", "h");
+    expect_write_refused("/proc/sys/kernel/hostname", "pwned");
+    expect_write_refused("/proc/sys/vm/drop_caches", "3");
+    expect_write_refused("/proc/sys/kernel/core_pattern", "|/tmp/x");
+    expect_write_refused("/proc/self/uid_map", "0 0 1");
+    expect_write_refused("/proc/self/setgroups", "allow");
+    expect_write_refused("/proc/self/oom_score_adj", "-1000");
     EXPECT_FAIL("open /proc/kcore", open("/proc/kcore", O_RDONLY));
     EXPECT_FAIL("open /proc/kmsg", open("/proc/kmsg", O_RDONLY));
     done();

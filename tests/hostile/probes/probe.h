@@ -18,6 +18,7 @@
 #define HOSTILE_PROBE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,23 @@ static inline const char *ename(int e)
 static inline void done(void)
 {
     say("DONE\n");
+}
+
+/* A file that must not be writable: opening it for writing, or the write,
+ * fails (BLOCKED); a write that succeeds is ESCAPED. */
+static inline void expect_write_refused(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        say("BLOCKED open %s for writing: %s\n", path, ename(errno));
+        return;
+    }
+    ssize_t w = write(fd, text, strlen(text));
+    if (w < 0)
+        say("BLOCKED write %s: %s\n", path, ename(errno));
+    else
+        say("ESCAPED write %s: %zd bytes\n", path, w);
+    close(fd);
 }
 
 /* argv[i] or a default. */

@@ -60,21 +60,6 @@ static void show(const char *tag, const char *path)
     write_full(1, line, o);
 }
 
-static void try_write(const char *path, const char *text)
-{
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) {
-        say("BLOCKED open %s for writing: %s\n", path, ename(errno));
-        return;
-    }
-    ssize_t w = write(fd, text, strlen(text));
-    if (w < 0)
-        say("BLOCKED write %s: %s\n", path, ename(errno));
-    else
-        say("ESCAPED write %s: %zd bytes\n", path, w);
-    close(fd);
-}
-
 int main(void)
 {
     show("cmdline", "/proc/cmdline");
@@ -149,12 +134,12 @@ int main(void)
             *nl = '\0';
             say("MOUNTINFO %s\n", line);
         }
-    try_write("/proc/sysrq-trigger", "h");
-    try_write("/proc/sys/kernel/hostname", "pwned");
-    try_write("/proc/sys/vm/drop_caches", "3");
-    try_write("/proc/sys/kernel/random/boot_id", "x");
-    try_write("/proc/meminfo", "x");
-    try_write("/proc/cmdline", "x");
+    expect_write_refused("/proc/sysrq-trigger", "h");
+    expect_write_refused("/proc/sys/kernel/hostname", "pwned");
+    expect_write_refused("/proc/sys/vm/drop_caches", "3");
+    expect_write_refused("/proc/sys/kernel/random/boot_id", "x");
+    expect_write_refused("/proc/meminfo", "x");
+    expect_write_refused("/proc/cmdline", "x");
     EXPECT_FAIL("chmod /proc/meminfo", chmod("/proc/meminfo", 0666));
     done();
     return 0;
