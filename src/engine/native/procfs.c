@@ -88,17 +88,10 @@ static int stage(const char *name, const text_t *t, zvm_error_t *err)
     int fd = openat(stage_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
     if (fd < 0)
         return zvm_error_errno(err, errno, "cannot create the jail's /proc/%s", name);
-    size_t done = 0;
-    while (done < t->len) {
-        ssize_t w = write(fd, text_buf + done, t->len - done);
-        if (w <= 0) {
-            int e = w < 0 ? errno : EIO;
-            close(fd);
-            return zvm_error_errno(err, e, "cannot write the jail's /proc/%s", name);
-        }
-        done += (size_t)w;
-    }
+    int rc = zvm_write_all(fd, text_buf, t->len);
     close(fd);
+    if (rc < 0)
+        return zvm_error_errno(err, -rc, "cannot write the jail's /proc/%s", name);
     return 0;
 }
 
